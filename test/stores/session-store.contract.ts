@@ -1,0 +1,209 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import type { SessionRecord } from '../../lib/stores/session-record.js';
+import type { SessionStore } from '../../lib/stores/session-store.interface.js';
+
+/** How a store under test is made and torn down. */
+export interface StoreHarness {
+  store: SessionStore;
+  /** Called once after the suite; closes what the harness opened. */
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const key = () => randomBytes(32).toString('base64url');
+const user = () => `user-${randomBytes(6).toString('hex')}`;
+const HOUR = 3_600_000;
+
+function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  const now = Date.now();
+  return {
+    handle: randomBytes(16).toString('base64url'),
+    createdAt: now,
+    lastSeenAt: now,
+    data: { views: '1', cart: '["apple"]' },
+    ...overrides,
+  };
+}
+
+/**
+ * The behaviour every SessionStore must have. Each store's spec calls this
+ * with a harness; the memory store and the Redis store (standalone, Cluster,
+ * node-redis) all pass the same assertions.
+ */
+export function runSessionStoreContract(name: string, makeHarness: () => Promise<StoreHarness>) {
+  describe(`SessionStore contract: ${name}`, () => {
+    let harness: StoreHarness;
+    let store: SessionStore;
+
+    beforeAll(async () => {
+      harness = await makeHarness();
+      store = harness.store;
+    });
+    afterAll(async () => {
+      await harness?.close();
+    });
+
+    it('answers null for an unknown key', async () => {
+      expect(await store.get(key())).toBeNull();
+    });
+
+    it('round-trips a whole record', async () => {
+      const k = key();
+      const r = record({ userId: user(), roles: ['user', 'admin'], authenticatedAt: 123 });
+      await store.set(k, r, HOUR);
+      expect(await store.get(k)).toEqual(r);
+    });
+
+    it('never shares objects with the caller', async () => {
+      const k = key();
+      const r = record({ roles: ['user'] });
+      await store.set(k, r, HOUR);
+      r.data.views = '99';
+      r.roles!.push('admin');
+      const first = (await store.get(k))!;
+      first.data.views = '42';
+      expect((await store.get(k))!.data.views).toBe('1');
+      expect((await store.get(k))!.roles).toEqual(['user']);
+    });
+
+    it('keeps values exactly, including unicode and empty strings', async () => {
+      const k = key();
+      const data = { emoji: '"😀 ✓"', empty: '""', nested: '{"a":[1,{"b":null}]}', odd: '"a:b\\r\\n*"' };
+      await store.set(k, record({ data }), HOUR);
+      expect((await store.get(k))!.data).toEqual(data);
+    });
+
+    it('update writes only the changed keys and keeps the others', async () => {
+      const k = key();
+      await store.set(k, record(), HOUR);
+      expect(await store.update(k, { set: { views: '2', theme: '"dark"' } }, HOUR)).toBe(true);
+      expect((await store.get(k))!.data).toEqual({ views: '2', cart: '["apple"]', theme: '"dark"' });
+      expect(await store.update(k, { unset: ['cart'], lastSeenAt: 777 }, HOUR)).toBe(true);
+      const after = (await store.get(k))!;
+      expect(after.data).toEqual({ views: '2', theme: '"dark"' });
+      expect(after.lastSeenAt).toBe(777);
+    });
+
+    it('merges concurrent updates of different keys', async () => {
+      const k = key();
+      await store.set(k, record({ data: {} }), HOUR);
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.update(k, { set: { [`k${i}`]: `${i}` } }, HOUR)),
+      );
+      const data = (await store.get(k))!.data;
+      expect(Object.keys(data).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `k${i}`).sort());
+    });
+
+    it('update never creates a record', async () => {
+      const k = key();
+      expect(await store.update(k, { set: { views: '1' } }, HOUR)).toBe(false);
+      expect(await store.get(k)).toBeNull();
+    });
+
+    it('update refreshes the TTL', async () => {
+      const k = key();
+      await store.set(k, record(), 300);
+      await sleep(150);
+      expect(await store.update(k, { lastSeenAt: Date.now() }, 1000)).toBe(true);
+      await sleep(300);
+      expect(await store.get(k)).not.toBeNull();
+    });
+
+    it('forgets a record when its TTL runs out', async () => {
+      const k = key();
+      await store.set(k, record(), 100);
+      expect(await store.get(k)).not.toBeNull();
+      await sleep(250);
+      expect(await store.get(k)).toBeNull();
+      expect(await store.update(k, { set: { a: '1' } }, HOUR)).toBe(false);
+    });
+
+    it('destroy deletes the record and its index entry; a missing key is fine', async () => {
+      const k = key();
+      const u = user();
+      await store.set(k, record({ userId: u }), HOUR);
+      await store.destroy(k);
+      expect(await store.get(k)).toBeNull();
+      expect(await store.listForUser(u)).toEqual([]);
+      await expect(store.destroy(key())).resolves.toBeUndefined();
+    });
+
+    it('rotate moves the session: new key readable, old key dead, index follows', async () => {
+      const oldKey = key();
+      const newKey = key();
+      const u = user();
+      const r = record({ userId: u });
+      await store.set(oldKey, r, HOUR);
+      await store.rotate(oldKey, newKey, { ...r, roles: ['editor'] }, HOUR);
+      expect(await store.get(oldKey)).toBeNull();
+      expect((await store.get(newKey))!.roles).toEqual(['editor']);
+      const listed = await store.listForUser(u);
+      expect(listed.map((e) => e.key)).toEqual([newKey]);
+    });
+
+    it('rotate from an anonymous session into a user session indexes it', async () => {
+      const oldKey = key();
+      const newKey = key();
+      const u = user();
+      await store.set(oldKey, record(), HOUR);
+      await store.rotate(oldKey, newKey, record({ userId: u }), HOUR);
+      expect((await store.listForUser(u)).map((e) => e.key)).toEqual([newKey]);
+    });
+
+    it('lists the live sessions of one user only', async () => {
+      const u = user();
+      const other = user();
+      const keys = [key(), key(), key()];
+      for (const k of keys) await store.set(k, record({ userId: u }), HOUR);
+      await store.set(key(), record({ userId: other }), HOUR);
+      await store.set(key(), record(), HOUR);
+      const listed = await store.listForUser(u);
+      expect(listed.map((e) => e.key).sort()).toEqual([...keys].sort());
+      for (const entry of listed) expect(entry.record.userId).toBe(u);
+      expect(await store.listForUser(user())).toEqual([]);
+    });
+
+    it('leaves expired sessions out of a listing', async () => {
+      const u = user();
+      const live = key();
+      await store.set(live, record({ userId: u }), HOUR);
+      await store.set(key(), record({ userId: u }), 80);
+      await sleep(200);
+      expect((await store.listForUser(u)).map((e) => e.key)).toEqual([live]);
+    });
+
+    it('revoke leaves a tombstone without data, out of the listing, not updatable', async () => {
+      const u = user();
+      const k = key();
+      await store.set(k, record({ userId: u }), HOUR);
+      expect(await store.revoke(k, 555, HOUR)).toBe(true);
+      const tomb = (await store.get(k))!;
+      expect(tomb.revokedAt).toBe(555);
+      expect(tomb.userId).toBeUndefined();
+      expect(tomb.data).toEqual({});
+      expect(await store.listForUser(u)).toEqual([]);
+      expect(await store.update(k, { set: { a: '1' } }, HOUR)).toBe(false);
+      expect(await store.revoke(k, 556, HOUR)).toBe(false);
+      expect(await store.revoke(key(), 556, HOUR)).toBe(false);
+    });
+
+    it('a tombstone expires after its own TTL', async () => {
+      const k = key();
+      await store.set(k, record(), HOUR);
+      await store.revoke(k, Date.now(), 100);
+      await sleep(250);
+      expect(await store.get(k)).toBeNull();
+    });
+
+    it('re-setting a key under another user moves the index entry', async () => {
+      const k = key();
+      const a = user();
+      const b = user();
+      await store.set(k, record({ userId: a }), HOUR);
+      await store.set(k, record({ userId: b }), HOUR);
+      expect(await store.listForUser(a)).toEqual([]);
+      expect((await store.listForUser(b)).map((e) => e.key)).toEqual([k]);
+    });
+  });
+}
