@@ -1,0 +1,51 @@
+import { parseCookie, stringifySetCookie } from 'cookie';
+import type { ResolvedSessionOptions } from '../session.options.js';
+
+/** Longer Cookie headers than this are not parsed at all (browsers send at most a few KB). */
+const MAX_COOKIE_HEADER_LENGTH = 16_384;
+const keepRaw = (value: string) => value;
+
+/**
+ * Reads the session cookie from a Cookie header and writes Set-Cookie values
+ * for it, with the attributes of the module's options.
+ */
+export class SessionCookieCodec {
+  constructor(private readonly cookie: ResolvedSessionOptions['cookie']) {}
+
+  get name(): string {
+    return this.cookie.name;
+  }
+
+  /**
+   * The raw value of the session cookie, or `undefined`. Never throws: any
+   * header, however malformed, just has no session cookie (DESIGN rule 10).
+   * With duplicates the first wins, as browsers send the most specific first.
+   */
+  read(header: unknown): string | undefined {
+    if (typeof header !== 'string' || header.length === 0) return undefined;
+    if (header.length > MAX_COOKIE_HEADER_LENGTH || !header.includes(this.cookie.name)) {
+      return undefined;
+    }
+    try {
+      // Values are never URI-decoded: a signed ID is plain base64url, anything else is invalid.
+      return parseCookie(header, { decode: keepRaw })[this.cookie.name];
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Set-Cookie for a signed ID, living `maxAgeMs` (the session's absolute lifetime left). */
+  serialize(signedId: string, maxAgeMs: number): string {
+    return this.build(signedId, Math.max(0, Math.floor(maxAgeMs / 1000)));
+  }
+
+  /** Set-Cookie that makes the browser drop the cookie. */
+  clear(): string {
+    return this.build('', 0);
+  }
+
+  private build(value: string, maxAge: number): string {
+    const { name, path, domain, httpOnly, secure, sameSite } = this.cookie;
+    return stringifySetCookie({ name, value, maxAge, path, domain, httpOnly, secure, sameSite });
+  }
+}

@@ -1,0 +1,56 @@
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { SessionRequirement } from '../decorators/require-session.decorator.js';
+import { SessionContexts } from '../http/session-contexts.js';
+import type { SessionApi } from '../session/session.interface.js';
+import { REQUIRE_SESSION_METADATA } from '../session.constants.js';
+import {
+  SessionForbiddenException,
+  SessionUnauthorizedException,
+} from '../session.exceptions.js';
+
+/**
+ * Lets a request through only with a live, authenticated session; otherwise
+ * 401 with a `reason` (`no_session`, `idle_timeout`, `absolute_timeout`,
+ * `revoked`). Reads `@RequireSession()` for roles (403) and freshness (401
+ * `reauth_required`). Each check is a protected method to override.
+ */
+@Injectable()
+export class SessionGuard implements CanActivate {
+  constructor(
+    protected readonly contexts: SessionContexts,
+    protected readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(executionContext: ExecutionContext): Promise<boolean> {
+    const session = await this.contexts.fromExecutionContext(executionContext).session();
+    this.assertAuthenticated(session);
+    const requirement = this.reflector.getAllAndOverride<SessionRequirement | undefined>(
+      REQUIRE_SESSION_METADATA,
+      [executionContext.getHandler(), executionContext.getClass()],
+    );
+    if (requirement?.roles) this.assertRoles(session, requirement.roles);
+    if (requirement?.freshWithinMs !== undefined) this.assertFresh(session, requirement.freshWithinMs);
+    return true;
+  }
+
+  protected assertAuthenticated(session: SessionApi): void {
+    if (!session.isAuthenticated) {
+      throw new SessionUnauthorizedException(session.endReason ?? 'no_session');
+    }
+  }
+
+  /** At least one of the required roles, as in Nest's roles-guard examples. */
+  protected assertRoles(session: SessionApi, roles: readonly string[]): void {
+    if (roles.length > 0 && !roles.some((role) => session.roles.includes(role))) {
+      throw new SessionForbiddenException();
+    }
+  }
+
+  protected assertFresh(session: SessionApi, freshWithinMs: number): void {
+    const authenticatedAt = session.authenticatedAt?.getTime() ?? 0;
+    if (Date.now() - authenticatedAt > freshWithinMs) {
+      throw new SessionUnauthorizedException('reauth_required');
+    }
+  }
+}

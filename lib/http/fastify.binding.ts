@@ -1,0 +1,75 @@
+import { Logger } from '@nestjs/common';
+import { commitFailureResponse } from './commit-failure.js';
+import { SESSION_CONTEXT, type HttpBinding, type PlatformRequest } from './http-binding.js';
+
+/** The parts of a Fastify reply this binding uses. */
+interface FastifyReply {
+  statusCode: number;
+  sent: boolean;
+  raw: { headersSent: boolean };
+  code(status: number): FastifyReply;
+  header(name: string, value: string): FastifyReply;
+  removeHeader(name: string): FastifyReply;
+}
+
+type OnSendDone = (error: Error | null, payload?: unknown) => void;
+
+interface FastifyInstance {
+  addHook(
+    name: 'onSend',
+    hook: (request: PlatformRequest, reply: FastifyReply, payload: unknown, done: OnSendDone) => void,
+  ): unknown;
+}
+
+/**
+ * Fastify's `onSend` hook runs before every response is written, whoever
+ * sends it (a return value, a redirect, an exception filter, an `@Res()`
+ * handler), so one hook commits the session before it goes out (DESIGN
+ * rule 7). Requests that never touched their session pass straight through.
+ */
+export class FastifyBinding implements HttpBinding {
+  private readonly logger = new Logger('SessionModule');
+
+  install(instance: unknown): void {
+    (instance as FastifyInstance).addHook('onSend', (request, reply, payload, done) => {
+      const context = request[SESSION_CONTEXT];
+      if (!context) return done(null, payload);
+      context.commit(reply.statusCode).then(
+        (cookies) => {
+          if (cookies.length > 0) this.addCookies(reply, cookies);
+          done(null, payload);
+        },
+        (error: unknown) => {
+          const failure = commitFailureResponse(error);
+          if (failure.status === 500) this.logger.error('Session commit failed', error as Error);
+          reply.code(failure.status);
+          for (const name of ['content-length', 'etag', 'set-cookie', 'location']) reply.removeHeader(name);
+          for (const [name, value] of Object.entries(failure.headers)) reply.header(name, value);
+          reply.header('content-type', 'application/json; charset=utf-8');
+          reply.header('cache-control', 'no-store');
+          done(null, failure.body);
+        },
+      );
+    });
+  }
+
+  attach(): void {
+    // Nothing per request: the onSend hook finds the context on the request.
+  }
+
+  setHeader(response: unknown, name: string, value: string): void {
+    (response as FastifyReply).header(name, value);
+  }
+
+  addCookies(response: unknown, cookies: string[]): void {
+    const reply = response as FastifyReply;
+    // Fastify appends repeated set-cookie headers instead of replacing them.
+    for (const cookie of cookies) reply.header('set-cookie', cookie);
+    reply.header('cache-control', 'no-store');
+  }
+
+  headersSent(response: unknown): boolean {
+    const reply = response as FastifyReply;
+    return reply.sent || reply.raw.headersSent;
+  }
+}

@@ -1,0 +1,30 @@
+/** Module and options. */
+export { SessionModule } from './session.module.js';
+export type { SessionModuleOptions, SessionCookieOptions } from './session.options.js';
+/** Thrown at startup for invalid options; lists every problem. */
+export { SessionOptionsError } from './session.errors.js';
+/** Programmatic access: listing, revocation, events. */
+export { SessionService, type SessionListEntry } from './session.service.js';
+/** `@Session()` decorator and the `Session` type. */
+export { Session, SessionPipe } from './decorators/session.decorator.js';
+/** The session API and what `logIn()` takes. */
+export type { SessionApi, SessionLogIn, SessionEndReason } from './session/session.interface.js';
+/** Guard and route metadata. */
+export { SessionGuard } from './guards/session.guard.js';
+export { RequireSession, type RequireSessionOptions } from './decorators/require-session.decorator.js';
+export { RotateSession, RotateSessionInterceptor } from './decorators/rotate-session.decorator.js';
+/** HTTP errors, each with a stable `reason`. */
+export {
+  SessionUnauthorizedException,
+  SessionForbiddenException,
+  SessionStoreUnavailableException,
+  type SessionErrorReason,
+} from './session.exceptions.js';
+/** Stores. */
+export { SessionStore } from './stores/session-store.interface.js';
+export type { SessionRecord, SessionPatch, UserSessionEntry } from './stores/session-record.js';
+export { MemoryStore, type MemoryStoreOptions } from './stores/memory.store.js';
+/** Lifecycle events. */
+export type { SessionEvent, SessionEventType } from './events/session-event.js';
+/** Durations: milliseconds or strings such as '30m'. */
+export type { Duration } from './utils/duration.js';

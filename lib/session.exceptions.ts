@@ -1,0 +1,47 @@
+import { ForbiddenException, HttpException, HttpStatus } from '@nestjs/common';
+import type { SessionEndReason } from './session/session.interface.js';
+
+/** Machine-readable reasons carried in the `reason` field of error bodies. */
+export type SessionErrorReason = SessionEndReason | 'reauth_required' | 'forbidden' | 'store_unavailable';
+
+/** Seconds a client is told to wait (Retry-After) while the store is down. */
+export const STORE_RETRY_AFTER_SECONDS = 2;
+
+/** 401 from `SessionGuard`: no live, authenticated session (see `reason`). */
+export class SessionUnauthorizedException extends HttpException {
+  constructor(
+    readonly reason: SessionEndReason | 'reauth_required',
+    message = reason === 'reauth_required' ? 'Re-authentication required' : 'A valid session is required',
+  ) {
+    super({ statusCode: HttpStatus.UNAUTHORIZED, message, error: 'Unauthorized', reason }, HttpStatus.UNAUTHORIZED);
+  }
+}
+
+/** 403 from `SessionGuard`: the session lacks every role the route requires. */
+export class SessionForbiddenException extends ForbiddenException {
+  readonly reason = 'forbidden';
+
+  constructor(message = 'The session lacks a required role') {
+    super({ statusCode: HttpStatus.FORBIDDEN, message, error: 'Forbidden', reason: 'forbidden' });
+  }
+}
+
+/**
+ * 503 when the session store cannot be reached: the request fails closed
+ * (DESIGN rule 9) and the client is told when to retry.
+ */
+export class SessionStoreUnavailableException extends HttpException {
+  readonly reason = 'store_unavailable';
+
+  constructor(message = 'The session store is unavailable; retry shortly') {
+    super(
+      {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        message,
+        error: 'Service Unavailable',
+        reason: 'store_unavailable',
+      },
+      HttpStatus.SERVICE_UNAVAILABLE,
+    );
+  }
+}

@@ -1,0 +1,102 @@
+import {
+  Inject,
+  Logger,
+  Module,
+  type MiddlewareConsumer,
+  type NestModule,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { RotateSessionInterceptor } from './decorators/rotate-session.decorator.js';
+import { SessionPipe } from './decorators/session.decorator.js';
+import { SessionEvents } from './events/session-events.js';
+import { SessionGuard } from './guards/session.guard.js';
+import { SessionContexts } from './http/session-contexts.js';
+import { SessionEngine } from './session/session.engine.js';
+import { RESOLVED_SESSION_OPTIONS } from './session.constants.js';
+import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
+import { resolveSessionOptions, type ResolvedSessionOptions } from './session.options.js';
+import { SessionService } from './session.service.js';
+import { MemoryStore } from './stores/memory.store.js';
+import { SessionStore } from './stores/session-store.interface.js';
+
+let warnedMemoryStoreInProduction = false;
+
+/**
+ * Server-side sessions for the whole app: `SessionModule.forRoot(options)` or
+ * `SessionModule.forRootAsync({ imports, inject, useFactory })`. Options are
+ * validated when the app is created, for both.
+ */
+@Module({
+  providers: [
+    {
+      provide: RESOLVED_SESSION_OPTIONS,
+      inject: [SESSION_MODULE_OPTIONS],
+      useFactory: resolveSessionOptions,
+    },
+    { provide: SessionEvents, useFactory: () => new SessionEvents() },
+    {
+      provide: SessionEngine,
+      inject: [RESOLVED_SESSION_OPTIONS, SessionEvents],
+      useFactory: (options: ResolvedSessionOptions, events: SessionEvents) =>
+        new SessionEngine(options, events),
+    },
+    {
+      provide: SessionStore,
+      inject: [RESOLVED_SESSION_OPTIONS],
+      useFactory: (options: ResolvedSessionOptions) => options.store,
+    },
+    SessionContexts,
+    SessionService,
+    SessionGuard,
+    SessionPipe,
+    RotateSessionInterceptor,
+  ],
+  exports: [
+    SessionService,
+    SessionContexts,
+    SessionEngine,
+    SessionStore,
+    SessionGuard,
+    SessionPipe,
+    RotateSessionInterceptor,
+  ],
+})
+export class SessionModule
+  extends ConfigurableSessionModule
+  implements NestModule, OnModuleInit, OnApplicationShutdown
+{
+  constructor(
+    private readonly contexts: SessionContexts,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly events: SessionEvents,
+    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
+  ) {
+    super();
+  }
+
+  /** Runs while the app initializes, before routes exist: the moment to hook into the platform. */
+  configure(_consumer: MiddlewareConsumer): void {
+    this.contexts.install(this.adapterHost);
+  }
+
+  onModuleInit(): void {
+    if (
+      this.options.store instanceof MemoryStore &&
+      process.env.NODE_ENV === 'production' &&
+      !warnedMemoryStoreInProduction
+    ) {
+      warnedMemoryStoreInProduction = true;
+      new Logger('SessionModule').warn(
+        'MemoryStore in production: sessions live in this process only, are lost on restart and ' +
+          'are not shared between instances. Use RedisStore.',
+      );
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.events.complete();
+    await this.options.store.close?.();
+  }
+}

@@ -1,0 +1,248 @@
+import {
+  IsBoolean,
+  IsIn,
+  IsOptional,
+  IsString,
+  Matches,
+  ValidateBy,
+  validateSync,
+  type ValidationArguments,
+  type ValidationError,
+} from 'class-validator';
+import { SessionOptionsError } from './session.errors.js';
+import { MemoryStore } from './stores/memory.store.js';
+import type { SessionStore } from './stores/session-store.interface.js';
+import { parseDuration, type Duration } from './utils/duration.js';
+
+/** Cookie settings of {@link SessionModuleOptions}. */
+export interface SessionCookieOptions {
+  /** Cookie name. Default `'sid'`, or `'__Host-sid'` when `secure` (`'__Secure-sid'` if a `domain` is set). */
+  name?: string;
+  /** Send only over HTTPS. Default: `process.env.NODE_ENV === 'production'`. */
+  secure?: boolean;
+  /** SameSite attribute. Default `'lax'`; `'none'` requires `secure`. */
+  sameSite?: 'lax' | 'strict' | 'none';
+  /** Domain attribute. Default: none (host-only cookie). Not allowed with a `__Host-` name. */
+  domain?: string;
+  /** Path attribute. Default `'/'` (required for a `__Host-` name). */
+  path?: string;
+  /** Hide the cookie from page scripts. Default `true`. */
+  httpOnly?: boolean;
+}
+
+/** Options of `SessionModule.forRoot()` / `forRootAsync()`, validated at startup. */
+export interface SessionModuleOptions {
+  /**
+   * Secret(s) signing the session cookie, each at least 32 characters. With a
+   * list, the first signs and all verify: put a new secret first to rotate,
+   * and drop the old one once its cookies have expired. Required.
+   */
+  secret: string | string[];
+  /** Where sessions are kept. Default: a new {@link MemoryStore} (one process only). */
+  store?: SessionStore;
+  /** Inactivity after which a session ends (sliding). Default `'30m'`. */
+  idleTimeout?: Duration;
+  /** Lifetime after which a session ends however active it is. Default `'8h'`. */
+  absoluteTimeout?: Duration;
+  /**
+   * How stale the recorded activity may get before a read-only request writes
+   * a touch. Default: half of `idleTimeout`. Lower is more precise and costs
+   * more store writes: a session may end after `idleTimeout - touchAfter` of
+   * real inactivity.
+   */
+  touchAfter?: Duration;
+  /** Cookie settings. */
+  cookie?: SessionCookieOptions;
+}
+
+/** The options after validation and defaults; what the rest of the module reads. */
+export interface ResolvedSessionOptions {
+  secrets: string[];
+  store: SessionStore;
+  /** True when the store is the default MemoryStore created here (so it is closed here too). */
+  ownsStore: boolean;
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  touchAfterMs: number;
+  /**
+   * How long an ended or revoked session's record outlives its end, so the
+   * next request can be told why it ended (`idle_timeout`, `revoked`, ...).
+   */
+  endedRetentionMs: number;
+  cookie: Required<Omit<SessionCookieOptions, 'domain'>> & { domain?: string };
+}
+
+const MIN_SECRET_LENGTH = 32;
+/** RFC 6265 cookie-name token. */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const ENDED_RETENTION_MS = 60_000;
+
+function IsDuration() {
+  return ValidateBy({
+    name: 'isDuration',
+    validator: {
+      validate: (value: unknown) => parseDuration(value) !== undefined,
+      defaultMessage: (args?: ValidationArguments) =>
+        `${args?.property} must be a positive number of milliseconds or a string like '30m', '8h' (got ${JSON.stringify(args?.value)})`,
+    },
+  });
+}
+
+function IsSecret() {
+  return ValidateBy({
+    name: 'isSecret',
+    validator: {
+      validate: (value: unknown) => {
+        const list = Array.isArray(value) ? value : [value];
+        return (
+          list.length > 0 &&
+          list.every((s) => typeof s === 'string' && s.length >= MIN_SECRET_LENGTH)
+        );
+      },
+      defaultMessage: (args?: ValidationArguments) =>
+        args?.value === undefined || args?.value === ''
+          ? 'secret is required (a string of at least 32 characters, or a list of them)'
+          : `secret must be at least ${MIN_SECRET_LENGTH} characters (every entry of the list)`,
+    },
+  });
+}
+
+function IsSessionStore() {
+  return ValidateBy({
+    name: 'isSessionStore',
+    validator: {
+      validate: (value: unknown) =>
+        value === undefined ||
+        (typeof value === 'object' &&
+          value !== null &&
+          ['get', 'set', 'update', 'rotate', 'destroy', 'revoke', 'listForUser'].every(
+            (m) => typeof (value as Record<string, unknown>)[m] === 'function',
+          )),
+      defaultMessage: () =>
+        'store must implement SessionStore (get, set, update, rotate, destroy, revoke, listForUser)',
+    },
+  });
+}
+
+class CookieOptionsSchema implements SessionCookieOptions {
+  @IsOptional()
+  @IsString()
+  @Matches(COOKIE_NAME, { message: 'cookie.name must be a valid cookie name token' })
+  name?: string;
+
+  @IsOptional()
+  @IsBoolean({ message: 'cookie.secure must be a boolean' })
+  secure?: boolean;
+
+  @IsOptional()
+  @IsIn(['lax', 'strict', 'none'], { message: "cookie.sameSite must be 'lax', 'strict' or 'none'" })
+  sameSite?: 'lax' | 'strict' | 'none';
+
+  @IsOptional()
+  @IsString({ message: 'cookie.domain must be a string' })
+  @Matches(/^[A-Za-z0-9.-]+$/, { message: 'cookie.domain must be a host name' })
+  domain?: string;
+
+  @IsOptional()
+  @IsString({ message: 'cookie.path must be a string' })
+  @Matches(/^\/[\x21-\x3a\x3c-\x7e]*$/, {
+    message: "cookie.path must start with '/' and contain no ';' or spaces",
+  })
+  path?: string;
+
+  @IsOptional()
+  @IsBoolean({ message: 'cookie.httpOnly must be a boolean' })
+  httpOnly?: boolean;
+}
+
+class SessionOptionsSchema {
+  @IsSecret()
+  secret!: string | string[];
+
+  @IsSessionStore()
+  store?: SessionStore;
+
+  @IsOptional()
+  @IsDuration()
+  idleTimeout?: Duration;
+
+  @IsOptional()
+  @IsDuration()
+  absoluteTimeout?: Duration;
+
+  @IsOptional()
+  @IsDuration()
+  touchAfter?: Duration;
+}
+
+function flatten(errors: ValidationError[], problems: string[]): void {
+  for (const error of errors) {
+    problems.push(...Object.values(error.constraints ?? {}));
+    flatten(error.children ?? [], problems);
+  }
+}
+
+/**
+ * Validates raw options (class-validator) and fills in the defaults. Throws
+ * one {@link SessionOptionsError} naming every problem, so a misconfigured app
+ * fails at startup rather than at its first request.
+ */
+export function resolveSessionOptions(raw: SessionModuleOptions): ResolvedSessionOptions {
+  const problems: string[] = [];
+  if (raw === null || typeof raw !== 'object') {
+    throw SessionOptionsError.create(['options must be an object with at least a `secret`']);
+  }
+  flatten(validateSync(Object.assign(new SessionOptionsSchema(), raw)), problems);
+  const rawCookie: unknown = raw.cookie ?? {};
+  if (rawCookie === null || typeof rawCookie !== 'object') {
+    problems.push('cookie must be an object');
+  } else {
+    flatten(validateSync(Object.assign(new CookieOptionsSchema(), rawCookie)), problems);
+  }
+  const cookieIn = (typeof rawCookie === 'object' && rawCookie ? rawCookie : {}) as SessionCookieOptions;
+
+  const idleTimeoutMs = parseDuration(raw.idleTimeout ?? '30m');
+  const absoluteTimeoutMs = parseDuration(raw.absoluteTimeout ?? '8h');
+  if (idleTimeoutMs && absoluteTimeoutMs && absoluteTimeoutMs < idleTimeoutMs) {
+    problems.push(
+      `absoluteTimeout (${absoluteTimeoutMs} ms) must not be shorter than idleTimeout (${idleTimeoutMs} ms)`,
+    );
+  }
+  const touchAfterMs =
+    raw.touchAfter === undefined
+      ? Math.max(1, Math.floor((idleTimeoutMs ?? 0) / 2))
+      : parseDuration(raw.touchAfter);
+  if (idleTimeoutMs && touchAfterMs && touchAfterMs >= idleTimeoutMs) {
+    problems.push(`touchAfter (${touchAfterMs} ms) must be shorter than idleTimeout (${idleTimeoutMs} ms)`);
+  }
+
+  const secure = cookieIn.secure ?? process.env.NODE_ENV === 'production';
+  const sameSite = cookieIn.sameSite ?? 'lax';
+  const path = cookieIn.path ?? '/';
+  const domain = cookieIn.domain;
+  const name =
+    cookieIn.name ?? (secure ? (domain === undefined ? '__Host-sid' : '__Secure-sid') : 'sid');
+  if (sameSite === 'none' && !secure) {
+    problems.push("cookie.sameSite 'none' requires cookie.secure: true (browsers reject it otherwise)");
+  }
+  if (/^__(Host|Secure)-/i.test(name) && !secure) {
+    problems.push(`cookie.name '${name}' has a __Host-/__Secure- prefix, which requires cookie.secure: true`);
+  }
+  if (/^__Host-/i.test(name) && (domain !== undefined || path !== '/')) {
+    problems.push(`cookie.name '${name}' has the __Host- prefix, which forbids cookie.domain and requires cookie.path '/'`);
+  }
+
+  if (problems.length > 0) throw SessionOptionsError.create(problems);
+
+  const store = raw.store ?? new MemoryStore();
+  return {
+    secrets: Array.isArray(raw.secret) ? [...raw.secret] : [raw.secret],
+    store,
+    ownsStore: raw.store === undefined,
+    idleTimeoutMs: idleTimeoutMs!,
+    absoluteTimeoutMs: absoluteTimeoutMs!,
+    touchAfterMs: touchAfterMs!,
+    endedRetentionMs: ENDED_RETENTION_MS,
+    cookie: { name, secure, sameSite, path, domain, httpOnly: cookieIn.httpOnly ?? true },
+  };
+}

@@ -1,0 +1,95 @@
+import { Injectable } from '@nestjs/common';
+import type { Observable } from 'rxjs';
+import type { SessionEvent } from './events/session-event.js';
+import { SessionEvents } from './events/session-events.js';
+import { SessionEngine } from './session/session.engine.js';
+import type { UserSessionEntry } from './stores/session-record.js';
+
+/** One session of a user, as listed by {@link SessionService.listForUser}: never its ID. */
+export interface SessionListEntry {
+  /** Opaque name of the session, for `revoke()`. */
+  handle: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  authenticatedAt: Date | undefined;
+  expiresAt: Date;
+  roles: readonly string[];
+}
+
+/**
+ * Sessions from code outside a request: list a user's sessions, revoke one,
+ * log a user out everywhere, and watch lifecycle events.
+ */
+@Injectable()
+export class SessionService {
+  constructor(
+    private readonly engine: SessionEngine,
+    private readonly events: SessionEvents,
+  ) {}
+
+  /** Lifecycle events (created, logged_in, rotated, destroyed, expired, revoked, store outages). */
+  get events$(): Observable<SessionEvent> {
+    return this.events.events$;
+  }
+
+  /** The user's live sessions, oldest first. */
+  async listForUser(userId: string): Promise<SessionListEntry[]> {
+    const entries = await this.liveEntries(userId);
+    return entries
+      .map(({ record }) => ({
+        handle: record.handle,
+        createdAt: new Date(record.createdAt),
+        lastSeenAt: new Date(record.lastSeenAt),
+        authenticatedAt: record.authenticatedAt === undefined ? undefined : new Date(record.authenticatedAt),
+        expiresAt: new Date(this.endsAt(record.createdAt, record.lastSeenAt)),
+        roles: record.roles ?? [],
+      }))
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  }
+
+  /**
+   * Revokes one session, only if it is this user's. Its next request is
+   * answered 401 `revoked`. Answers whether a session was revoked.
+   */
+  async revoke(userId: string, handle: string): Promise<boolean> {
+    const entry = (await this.liveEntries(userId)).find((e) => e.record.handle === handle);
+    if (!entry) return false;
+    return this.revokeEntry(entry, 'user');
+  }
+
+  /** Logs a user out everywhere (optionally except one session); answers how many were revoked. */
+  async revokeAllForUser(userId: string, options: { except?: string } = {}): Promise<number> {
+    const entries = await this.liveEntries(userId);
+    let revoked = 0;
+    for (const entry of entries) {
+      if (entry.record.handle === options.except) continue;
+      if (await this.revokeEntry(entry, 'all')) revoked++;
+    }
+    return revoked;
+  }
+
+  private async liveEntries(userId: string): Promise<UserSessionEntry[]> {
+    const id = String(userId);
+    const now = Date.now();
+    const entries = await this.engine.outage.run(() => this.engine.store.listForUser(id));
+    // The store may still hold sessions that ended by timeout (kept briefly to report why).
+    return entries.filter(({ record }) => this.endsAt(record.createdAt, record.lastSeenAt) > now);
+  }
+
+  private async revokeEntry(entry: UserSessionEntry, reason: string): Promise<boolean> {
+    const { store, options } = this.engine;
+    const revoked = await this.engine.outage.run(() =>
+      store.revoke(entry.key, Date.now(), options.endedRetentionMs),
+    );
+    if (revoked) {
+      const { handle, userId } = entry.record;
+      this.events.emit({ type: 'revoked', handle, userId, reason });
+    }
+    return revoked;
+  }
+
+  private endsAt(createdAt: number, lastSeenAt: number): number {
+    const { idleTimeoutMs, absoluteTimeoutMs } = this.engine.options;
+    return Math.min(lastSeenAt + idleTimeoutMs, createdAt + absoluteTimeoutMs);
+  }
+}

@@ -1,0 +1,22 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/** 32 random bytes (256 bits) as base64url: 43 characters. */
+export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** Mints a fresh session ID (DESIGN rule 1). */
+export function generateSessionId(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * The store key of a session: SHA-256 of its ID. A dump of the store holds
+ * no usable ID, so it logs nobody in.
+ */
+export function sessionStoreKey(id: string): string {
+  return createHash('sha256').update(id).digest('base64url');
+}
+
+/** An opaque public name for listings, unrelated to the ID. */
+export function generateSessionHandle(): string {
+  return randomBytes(16).toString('base64url');
+}

@@ -1,0 +1,201 @@
+import { SessionCookieCodec } from '../cookie/cookie.codec.js';
+import { CookieSigner } from '../cookie/cookie.signer.js';
+import type { SessionEvents } from '../events/session-events.js';
+import type { ResolvedSessionOptions } from '../session.options.js';
+import type { SessionRecord } from '../stores/session-record.js';
+import type { SessionStore } from '../stores/session-store.interface.js';
+import { StoreOutageMonitor } from '../stores/store-outage.js';
+import { RequestSession, type SessionPersistence } from './request-session.js';
+import { generateSessionHandle, generateSessionId, sessionStoreKey } from './session-id.js';
+import type { SessionEndReason } from './session.interface.js';
+
+/**
+ * The session lifecycle, independent of the HTTP platform: load a session
+ * from a Cookie header (verify, look up by hashed ID, enforce timeouts) and
+ * commit what a request did to it (create, rotate, delta-write, touch).
+ * Every store call goes through the outage monitor.
+ */
+export class SessionEngine {
+  readonly signer: CookieSigner;
+  readonly codec: SessionCookieCodec;
+  readonly store: SessionStore;
+  readonly outage: StoreOutageMonitor;
+
+  constructor(
+    readonly options: ResolvedSessionOptions,
+    private readonly events: SessionEvents,
+  ) {
+    this.signer = new CookieSigner(options.secrets);
+    this.codec = new SessionCookieCodec(options.cookie);
+    this.store = options.store;
+    this.outage = new StoreOutageMonitor(events);
+  }
+
+  /**
+   * The session named by a Cookie header. Without a (valid) cookie this makes
+   * no store call (DESIGN rule 3); an invalid or ended session is never
+   * adopted: the request gets a fresh, empty session (rule 2).
+   */
+  async load(cookieHeader: unknown, persistence: SessionPersistence): Promise<RequestSession> {
+    const now = Date.now();
+    const raw = this.codec.read(cookieHeader);
+    if (raw === undefined) return this.fresh(persistence, undefined, now);
+    const verified = this.signer.verify(raw);
+    if (!verified) return this.fresh(persistence, 'no_session', now);
+
+    const key = sessionStoreKey(verified.id);
+    const record = await this.outage.run(() => this.store.get(key));
+    if (!record) return this.fresh(persistence, 'no_session', now);
+    if (record.revokedAt !== undefined) return this.fresh(persistence, 'revoked', now);
+    const { idleTimeoutMs, absoluteTimeoutMs } = this.options;
+    if (now >= record.createdAt + absoluteTimeoutMs) {
+      return this.end(persistence, record, 'absolute_timeout', now);
+    }
+    if (now >= record.lastSeenAt + idleTimeoutMs) {
+      return this.end(persistence, record, 'idle_timeout', now);
+    }
+    const session = new RequestSession(persistence, this.options, { id: verified.id, key, record }, undefined, now);
+    session.resignCookie = verified.signedWithRetiredSecret;
+    return session;
+  }
+
+  /**
+   * Writes what the request changed and answers the Set-Cookie values to
+   * send. Nothing changed and no touch due: no store call at all.
+   */
+  async commit(session: RequestSession): Promise<string[]> {
+    const now = Date.now();
+    if (session.persisted === null) {
+      if (session.hasContent) return this.create(session, now);
+      return this.takeStaleCookie(session);
+    }
+    if (session.pendingRotation) return this.rotate(session, now);
+
+    const delta = session.data.delta();
+    const touchDue = now - session.meta.lastSeenAt >= this.options.touchAfterMs;
+    if (delta || touchDue) {
+      // Any write records activity too: it is the same round trip.
+      const patch = { ...delta, lastSeenAt: now };
+      const key = session.key!;
+      const stillThere = await this.outage.run(() =>
+        this.store.update(key, patch, this.ttl(session.meta.createdAt, now)),
+      );
+      if (!stillThere) {
+        // Destroyed or revoked by another request meanwhile: never bring it back.
+        session.resetToFresh(now);
+        return this.takeStaleCookie(session);
+      }
+      session.meta.lastSeenAt = now;
+      session.data.markCommitted();
+    }
+    if (session.resignCookie) {
+      session.resignCookie = false;
+      return [this.cookieFor(session.id!, session.meta.createdAt, now)];
+    }
+    return [];
+  }
+
+  /** Ends a session now (logout): deleted from the store, the request goes on without it. */
+  async destroy(session: RequestSession): Promise<void> {
+    const key = session.key;
+    const { handle, userId } = session.meta;
+    if (key !== undefined) {
+      await this.outage.run(() => this.store.destroy(key));
+      this.events.emit({ type: 'destroyed', handle, userId });
+    }
+    session.resetToFresh(Date.now());
+  }
+
+  /** Store TTL: until the session ends (idle or absolute, whichever first), plus the retention. */
+  ttl(createdAt: number, lastSeenAt: number): number {
+    const { idleTimeoutMs, absoluteTimeoutMs, endedRetentionMs } = this.options;
+    const endsAt = Math.min(lastSeenAt + idleTimeoutMs, createdAt + absoluteTimeoutMs);
+    return Math.max(1, endsAt - Date.now()) + endedRetentionMs;
+  }
+
+  private fresh(
+    persistence: SessionPersistence,
+    reason: SessionEndReason | undefined,
+    now: number,
+  ): RequestSession {
+    const session = new RequestSession(persistence, this.options, undefined, reason, now);
+    // A cookie was sent but names no live session: it is cleared at commit unless replaced.
+    session.staleCookie = reason !== undefined;
+    return session;
+  }
+
+  private end(
+    persistence: SessionPersistence,
+    record: SessionRecord,
+    reason: 'idle_timeout' | 'absolute_timeout',
+    now: number,
+  ): RequestSession {
+    this.events.emit({ type: 'expired', handle: record.handle, userId: record.userId, reason });
+    // The record stays until its store TTL (a short retention past the end), so
+    // that every request of the ended session is told why, not just the first.
+    return this.fresh(persistence, reason, now);
+  }
+
+  private async create(session: RequestSession, now: number): Promise<string[]> {
+    const id = generateSessionId();
+    const key = sessionStoreKey(id);
+    const loggedIn = session.pendingRotation === 'login';
+    Object.assign(session.meta, { handle: generateSessionHandle(), createdAt: now, lastSeenAt: now });
+    const record = this.toRecord(session);
+    await this.outage.run(() => this.store.set(key, record, this.ttl(now, now)));
+    this.committed(session, id, key, record);
+    this.events.emit({ type: 'created', handle: record.handle, userId: record.userId });
+    if (loggedIn) this.events.emit({ type: 'logged_in', handle: record.handle, userId: record.userId });
+    return [this.cookieFor(id, now, now)];
+  }
+
+  private async rotate(session: RequestSession, now: number): Promise<string[]> {
+    const reason = session.pendingRotation!;
+    if (reason === 'login') {
+      // A log-in starts a new session: new handle, and the absolute timeout counts from now.
+      Object.assign(session.meta, { handle: generateSessionHandle(), createdAt: now });
+    }
+    session.meta.lastSeenAt = now;
+    const id = generateSessionId();
+    const key = sessionStoreKey(id);
+    const oldKey = session.key!;
+    const record = this.toRecord(session);
+    await this.outage.run(() =>
+      this.store.rotate(oldKey, key, record, this.ttl(record.createdAt, now)),
+    );
+    this.committed(session, id, key, record);
+    const { handle, userId } = record;
+    this.events.emit({ type: reason === 'login' ? 'logged_in' : 'rotated', handle, userId, reason });
+    return [this.cookieFor(id, record.createdAt, now)];
+  }
+
+  private committed(session: RequestSession, id: string, key: string, record: SessionRecord): void {
+    session.id = id;
+    session.key = key;
+    session.persisted = record;
+    session.pendingRotation = undefined;
+    session.staleCookie = false;
+    session.resignCookie = false;
+    session.data.markCommitted();
+  }
+
+  private toRecord(session: RequestSession): SessionRecord {
+    const { handle, userId, roles, createdAt, lastSeenAt, authenticatedAt } = session.meta;
+    const record: SessionRecord = { handle: handle!, createdAt, lastSeenAt, data: session.data.snapshot() };
+    if (userId !== undefined) record.userId = userId;
+    if (roles.length > 0) record.roles = [...roles];
+    if (authenticatedAt !== undefined) record.authenticatedAt = authenticatedAt;
+    return record;
+  }
+
+  private cookieFor(id: string, createdAt: number, now: number): string {
+    // The cookie lives as long as the session could: until the absolute timeout.
+    return this.codec.serialize(this.signer.sign(id), createdAt + this.options.absoluteTimeoutMs - now);
+  }
+
+  private takeStaleCookie(session: RequestSession): string[] {
+    if (!session.staleCookie) return [];
+    session.staleCookie = false;
+    return [this.codec.clear()];
+  }
+}

@@ -1,0 +1,35 @@
+import { Body, Controller, HttpCode, Post, UnauthorizedException, UseGuards } from '@nestjs/common';
+import { Session, SessionGuard } from '../lib/index.js';
+import { LoginDto } from './login.dto.js';
+import { UsersService } from './users.service.js';
+
+@Controller('auth')
+export class AuthController {
+  constructor(private readonly users: UsersService) {}
+
+  @Post('login')
+  @HttpCode(200)
+  async login(@Body() dto: LoginDto, @Session() session: Session) {
+    const user = this.users.verify(dto.username, dto.password);
+    if (!user) throw new UnauthorizedException('Invalid username or password');
+    await session.logIn({ userId: user.id, roles: user.roles }); // new ID at commit
+    return { userId: user.id, roles: user.roles };
+  }
+
+  @Post('logout')
+  @HttpCode(200)
+  async logout(@Session() session: Session) {
+    await session.destroy();
+    return { ok: true };
+  }
+
+  /** A privilege change: the session ID is rotated at commit. */
+  @Post('promote')
+  @HttpCode(200)
+  @UseGuards(SessionGuard)
+  async promote(@Session() session: Session) {
+    if (session.roles.includes('editor')) await session.regenerate();
+    else session.setRoles([...session.roles, 'editor']);
+    return { roles: session.roles };
+  }
+}

@@ -1,0 +1,10 @@
+import { Logger } from '@nestjs/common';
+import { readSampleConfig } from './sample.config.js';
+import { createSampleApp } from './sample-app.js';
+
+const config = readSampleConfig();
+const app = await createSampleApp(config);
+await app.listen(config.port, '127.0.0.1');
+new Logger('Sample').log(
+  `Listening on http://127.0.0.1:${config.port} (${config.platform}, ${config.redisUrl ? 'RedisStore' : 'MemoryStore'})`,
+);

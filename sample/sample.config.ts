@@ -1,0 +1,51 @@
+import { Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+
+/** The sample's settings, read from the environment (see README: "The sample app"). */
+export interface SampleConfig {
+  port: number;
+  platform: 'express' | 'fastify';
+  redisUrl?: string;
+  secrets: string[];
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  production: boolean;
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`${name} must be a positive integer (got '${raw}')`);
+  }
+  return value;
+}
+
+export function readSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleConfig {
+  const platform = env.PLATFORM ?? 'express';
+  if (platform !== 'express' && platform !== 'fastify') {
+    throw new Error(`PLATFORM must be 'express' or 'fastify' (got '${platform}')`);
+  }
+  const production = env.NODE_ENV === 'production';
+  let secrets = (env.SESSION_SECRET ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (secrets.length === 0) {
+    if (production) throw new Error('SESSION_SECRET is required when NODE_ENV=production');
+    secrets = [randomBytes(32).toString('base64url')];
+    new Logger('Sample').warn(
+      'SESSION_SECRET is not set: using a random secret; sessions will not survive a restart (development only)',
+    );
+  }
+  return {
+    port: positiveInt(env, 'PORT', 3000),
+    platform,
+    redisUrl: env.REDIS_URL || undefined,
+    secrets,
+    idleTimeoutMs: positiveInt(env, 'SESSION_IDLE_TIMEOUT_MS', 1_800_000),
+    absoluteTimeoutMs: positiveInt(env, 'SESSION_ABSOLUTE_TIMEOUT_MS', 28_800_000),
+    production,
+  };
+}
