@@ -19,6 +19,8 @@ export class AppModule {
           store,
           idleTimeout: config.idleTimeoutMs,
           absoluteTimeout: config.absoluteTimeoutMs,
+          // From the config, not only process.env: Secure `__Host-sid` exactly when NODE_ENV=production.
+          cookie: { secure: config.production },
         }),
       ],
       controllers: [AppController, AuthController, PrefsController, SessionsController],

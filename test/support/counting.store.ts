@@ -1,0 +1,113 @@
+import { MemoryStore, type MemoryStoreOptions } from '../../lib/stores/memory.store.js';
+import type { SessionPatch, SessionRecord, UserSessionEntry } from '../../lib/stores/session-record.js';
+import type { SessionStore } from '../../lib/stores/session-store.interface.js';
+
+/** The SessionStore methods a CountingStore counts. */
+export const STORE_METHODS = ['get', 'set', 'update', 'rotate', 'destroy', 'revoke', 'listForUser'] as const;
+export type StoreMethod = (typeof STORE_METHODS)[number];
+/** Methods that change what the store holds. */
+export const WRITE_METHODS: readonly StoreMethod[] = ['set', 'update', 'rotate', 'destroy', 'revoke'];
+
+export interface CountingStoreOptions extends MemoryStoreOptions {
+  /** Delay every read (get, listForUser) by this many ms before it runs: widens race windows. */
+  readDelayMs?: number;
+  /** Delay every write by this many ms before it runs: a commit that is not awaited shows up as lost. */
+  writeDelayMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A real {@link MemoryStore} behind a wrapper that counts the calls made to
+ * each method (counted when the call starts). Not a mock: every call is
+ * served by the memory store.
+ */
+export class CountingStore implements SessionStore {
+  readonly inner: MemoryStore;
+  readonly calls: Record<StoreMethod, number> = blank();
+  readDelayMs: number;
+  writeDelayMs: number;
+
+  constructor(options: CountingStoreOptions = {}) {
+    const { readDelayMs = 0, writeDelayMs = 0, ...memory } = options;
+    this.inner = new MemoryStore(memory);
+    this.readDelayMs = readDelayMs;
+    this.writeDelayMs = writeDelayMs;
+  }
+
+  /** Zeroes the counters. */
+  reset(): void {
+    Object.assign(this.calls, blank());
+  }
+
+  /** All calls since the last reset. */
+  total(): number {
+    return STORE_METHODS.reduce((sum, m) => sum + this.calls[m], 0);
+  }
+
+  /** Calls that change the store since the last reset. */
+  writes(): number {
+    return WRITE_METHODS.reduce((sum, m) => sum + this.calls[m], 0);
+  }
+
+  /** The counters with zero entries left out, for readable assertions: `{ get: 1 }`. */
+  nonZero(): Partial<Record<StoreMethod, number>> {
+    const out: Partial<Record<StoreMethod, number>> = {};
+    for (const m of STORE_METHODS) if (this.calls[m] > 0) out[m] = this.calls[m];
+    return out;
+  }
+
+  async get(key: string): Promise<SessionRecord | null> {
+    this.calls.get++;
+    await this.pause(this.readDelayMs);
+    return this.inner.get(key);
+  }
+
+  async set(key: string, record: SessionRecord, ttlMs: number): Promise<void> {
+    this.calls.set++;
+    await this.pause(this.writeDelayMs);
+    return this.inner.set(key, record, ttlMs);
+  }
+
+  async update(key: string, patch: SessionPatch, ttlMs: number): Promise<boolean> {
+    this.calls.update++;
+    await this.pause(this.writeDelayMs);
+    return this.inner.update(key, patch, ttlMs);
+  }
+
+  async rotate(oldKey: string, newKey: string, record: SessionRecord, ttlMs: number): Promise<void> {
+    this.calls.rotate++;
+    await this.pause(this.writeDelayMs);
+    return this.inner.rotate(oldKey, newKey, record, ttlMs);
+  }
+
+  async destroy(key: string): Promise<void> {
+    this.calls.destroy++;
+    await this.pause(this.writeDelayMs);
+    return this.inner.destroy(key);
+  }
+
+  async revoke(key: string, revokedAt: number, ttlMs: number): Promise<boolean> {
+    this.calls.revoke++;
+    await this.pause(this.writeDelayMs);
+    return this.inner.revoke(key, revokedAt, ttlMs);
+  }
+
+  async listForUser(userId: string): Promise<UserSessionEntry[]> {
+    this.calls.listForUser++;
+    await this.pause(this.readDelayMs);
+    return this.inner.listForUser(userId);
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close();
+  }
+
+  private async pause(ms: number): Promise<void> {
+    if (ms > 0) await sleep(ms);
+  }
+}
+
+function blank(): Record<StoreMethod, number> {
+  return { get: 0, set: 0, update: 0, rotate: 0, destroy: 0, revoke: 0, listForUser: 0 };
+}
