@@ -22,7 +22,7 @@ export class RotateSessionInterceptor implements NestInterceptor {
 
   intercept(executionContext: ExecutionContext, next: CallHandler): Observable<unknown> {
     const context = this.contexts.fromExecutionContext(executionContext);
-    context.rotateOnSuccess = true;
+    context.rotateIfSuccessful();
     // Load first, so a store outage answers 503 before the handler runs.
     return from(context.session()).pipe(switchMap(() => next.handle()));
   }

@@ -8,11 +8,11 @@ import type { SessionApi } from '../session/session.interface.js';
  * through this pipe.
  */
 @Injectable()
-export class SessionPipe implements PipeTransform<ExecutionContext, Promise<SessionApi>> {
+export class SessionPipe implements PipeTransform<ExecutionContext, SessionApi | Promise<SessionApi>> {
   constructor(private readonly contexts: SessionContexts) {}
 
-  transform(executionContext: ExecutionContext): Promise<SessionApi> {
-    return this.contexts.fromExecutionContext(executionContext).session();
+  transform(executionContext: ExecutionContext): SessionApi | Promise<SessionApi> {
+    return this.contexts.fromExecutionContext(executionContext).sessionOrPromise();
   }
 }
 

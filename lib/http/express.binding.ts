@@ -27,10 +27,10 @@ export class ExpressBinding implements HttpBinding {
   private readonly logger = new Logger('SessionModule');
 
   install(): void {
-    // Nothing global: the gate is per request, in attach().
+    // Nothing global: the gate is per request.
   }
 
-  attach(context: SessionRequestContext, response: unknown): void {
+  gate(context: SessionRequestContext, response: unknown): void {
     const res = response as ExpressResponse;
     const originalWrite = res.write;
     const originalEnd = res.end;
@@ -56,13 +56,22 @@ export class ExpressBinding implements HttpBinding {
       });
     };
 
+    // Nothing to write for this request (the common case): send at once, no promise.
+    const skip = () => {
+      if (queue || !context.canSkipCommit(res.statusCode)) return false;
+      restore();
+      return true;
+    };
+
     res.write = (...args: unknown[]) => {
+      if (skip()) return originalWrite.apply(res, args);
       enqueue(() => {
         if (!failure) originalWrite.apply(res, args);
       });
       return true;
     };
     res.end = (...args: unknown[]) => {
+      if (skip()) return originalEnd.apply(res, args);
       enqueue(() => {
         restore();
         if (failure) this.sendFailure(res, failure);

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { commitFailureResponse } from './commit-failure.js';
-import { SESSION_CONTEXT, type HttpBinding, type PlatformRequest } from './http-binding.js';
+import type { ContextLookup, HttpBinding, PlatformRequest } from './http-binding.js';
 
 /** The parts of a Fastify reply this binding uses. */
 interface FastifyReply {
@@ -30,10 +30,10 @@ interface FastifyInstance {
 export class FastifyBinding implements HttpBinding {
   private readonly logger = new Logger('SessionModule');
 
-  install(instance: unknown): void {
+  install(instance: unknown, contextOf: ContextLookup): void {
     (instance as FastifyInstance).addHook('onSend', (request, reply, payload, done) => {
-      const context = request[SESSION_CONTEXT];
-      if (!context) return done(null, payload);
+      const context = contextOf(request);
+      if (!context || context.canSkipCommit(reply.statusCode)) return done(null, payload);
       context.commit(reply.statusCode).then(
         (cookies) => {
           if (cookies.length > 0) this.addCookies(reply, cookies);
@@ -53,8 +53,8 @@ export class FastifyBinding implements HttpBinding {
     });
   }
 
-  attach(): void {
-    // Nothing per request: the onSend hook finds the context on the request.
+  gate(): void {
+    // Nothing per request: the onSend hook looks the context up.
   }
 
   setHeader(response: unknown, name: string, value: string): void {

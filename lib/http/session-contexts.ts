@@ -3,7 +3,7 @@ import type { HttpAdapterHost } from '@nestjs/core';
 import { SessionEngine } from '../session/session.engine.js';
 import { ExpressBinding } from './express.binding.js';
 import { FastifyBinding } from './fastify.binding.js';
-import { SESSION_CONTEXT, type HttpBinding, type PlatformRequest } from './http-binding.js';
+import type { HttpBinding, PlatformRequest } from './http-binding.js';
 import { SessionRequestContext } from './session-request-context.js';
 
 /**
@@ -13,6 +13,12 @@ import { SessionRequestContext } from './session-request-context.js';
 @Injectable()
 export class SessionContexts {
   private binding?: HttpBinding;
+  /**
+   * Contexts by request object. A WeakMap rather than a property on the
+   * request: adding properties to the platform's request objects changes
+   * their shape and slows every request down, not just ours.
+   */
+  private readonly byRequest = new WeakMap<object, SessionRequestContext>();
 
   constructor(private readonly engine: SessionEngine) {}
 
@@ -29,7 +35,7 @@ export class SessionContexts {
           'Potential solutions: use @nestjs/platform-express or @nestjs/platform-fastify.',
       );
     }
-    this.binding.install(adapter.getInstance());
+    this.binding.install(adapter.getInstance(), (request) => this.byRequest.get(request));
   }
 
   fromExecutionContext(executionContext: ExecutionContext): SessionRequestContext {
@@ -43,7 +49,7 @@ export class SessionContexts {
   }
 
   forRequest(request: PlatformRequest, response: unknown): SessionRequestContext {
-    const existing = request[SESSION_CONTEXT];
+    const existing = this.byRequest.get(request);
     if (existing) return existing;
     if (!this.binding) {
       throw new Error(
@@ -53,8 +59,7 @@ export class SessionContexts {
       );
     }
     const context = new SessionRequestContext(this.engine, this.binding, request, response);
-    request[SESSION_CONTEXT] = context;
-    this.binding.attach(context, response);
+    this.byRequest.set(request, context);
     return context;
   }
 }

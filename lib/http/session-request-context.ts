@@ -10,8 +10,10 @@ import type { HttpBinding, PlatformRequest } from './http-binding.js';
  */
 export class SessionRequestContext implements SessionPersistence {
   private loading?: Promise<RequestSession>;
-  /** Set by `@RotateSession()`: rotate at commit if the response is a success. */
-  rotateOnSuccess = false;
+  /** The loaded session, once loading has finished. */
+  private loaded?: RequestSession;
+  private rotateOnSuccess = false;
+  private gated = false;
 
   constructor(
     private readonly engine: SessionEngine,
@@ -25,22 +27,62 @@ export class SessionRequestContext implements SessionPersistence {
    * Retry-After: the request fails closed (DESIGN rule 9).
    */
   async session(): Promise<RequestSession> {
-    this.loading ??= this.engine.load(this.request.headers.cookie, this);
-    try {
-      return await this.loading;
-    } catch (error) {
-      throw this.translate(error);
+    return this.sessionOrPromise();
+  }
+
+  /** Like `session()`, but synchronous when no store call is needed (no valid cookie). */
+  sessionOrPromise(): RequestSession | Promise<RequestSession> {
+    if (this.loaded) return this.loaded;
+    if (!this.loading) {
+      const result = this.engine.load(this.request.headers.cookie, this);
+      if (!(result instanceof Promise)) return this.settle(result);
+      this.loading = result.then((session) => this.settle(session));
     }
+    return this.loading.catch((error: unknown) => {
+      throw this.translate(error);
+    });
+  }
+
+  private settle(session: RequestSession): RequestSession {
+    this.loaded = session;
+    // A touch due, a cookie to clear or re-sign: the response must wait for a commit.
+    if (this.engine.needsCommit(session)) this.changed();
+    return session;
+  }
+
+  /** `@RotateSession()`: rotate the ID at commit if the response is a success. */
+  rotateIfSuccessful(): void {
+    this.rotateOnSuccess = true;
+    this.changed();
+  }
+
+  changed(): void {
+    if (this.gated) return;
+    this.gated = true;
+    this.binding.gate(this, this.response);
+  }
+
+  /**
+   * True when the response can go out without a commit: the session was
+   * never loaded, or nothing about it needs writing. Synchronous on purpose.
+   */
+  canSkipCommit(statusCode: number): boolean {
+    const session = this.loaded;
+    if (!session) return !this.loading; // never asked for, or still loading / failed
+    if (this.rotateOnSuccess && statusCode < 400 && session.persisted) return false;
+    return !this.engine.needsCommit(session);
   }
 
   /** Called by the platform binding right before the response is sent. */
   async commit(statusCode: number): Promise<string[]> {
-    if (!this.loading) return [];
-    let session: RequestSession;
-    try {
-      session = await this.loading;
-    } catch {
-      return []; // never loaded: nothing to write (the route already answered 503)
+    let session = this.loaded;
+    if (!session) {
+      if (!this.loading) return [];
+      try {
+        session = await this.loading;
+      } catch {
+        return []; // never loaded: nothing to write (the route already answered 503)
+      }
     }
     if (this.rotateOnSuccess && statusCode < 400 && session.persisted) {
       session.pendingRotation ??= 'regenerate';
@@ -49,6 +91,7 @@ export class SessionRequestContext implements SessionPersistence {
   }
 
   async destroy(session: RequestSession): Promise<void> {
+    this.changed();
     try {
       await this.engine.destroy(session);
     } catch (error) {

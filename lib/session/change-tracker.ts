@@ -10,9 +10,9 @@ export class ChangeTracker {
   /** Serialized values as loaded (or as last committed). */
   private baseline: Record<string, string>;
   /** Parsed values handed to the app, by key. */
-  private readonly values = new Map<string, unknown>();
+  private values = new Map<string, unknown>();
   /** Keys removed by the app. */
-  private readonly removed = new Set<string>();
+  private removed = new Set<string>();
 
   constructor(serialized: Record<string, string> = {}) {
     this.baseline = {};
@@ -44,6 +44,18 @@ export class ChangeTracker {
   unset(key: string): void {
     this.values.delete(key);
     if (Object.hasOwn(this.baseline, key)) this.removed.add(key);
+  }
+
+  /** False when the app neither read nor wrote any key: nothing can have changed. */
+  get mayHaveChanged(): boolean {
+    return this.values.size > 0 || this.removed.size > 0;
+  }
+
+  /** Whether any key is present, without building the key list. */
+  get isEmpty(): boolean {
+    if (this.values.size > 0) return false;
+    for (const key in this.baseline) if (!this.removed.has(key)) return false;
+    return true;
   }
 
   keys(): string[] {

@@ -6,6 +6,8 @@ import type { SessionApi, SessionEndReason, SessionLogIn } from './session.inter
 export interface SessionPersistence {
   destroy(session: RequestSession): Promise<void>;
   save(session: RequestSession): Promise<void>;
+  /** The app read or changed the session: a commit may be needed before the response. */
+  changed(): void;
 }
 
 /** Session metadata as the engine works on it (times in epoch ms). */
@@ -111,16 +113,20 @@ export class RequestSession implements SessionApi {
   }
 
   get(key: string): unknown {
+    // A value handed out may be mutated in place, so a read counts as a possible change.
+    this.persistence.changed();
     return this.data.get(key);
   }
 
   set(key: string, value: unknown): void {
     assertUsableKey(key);
     serialize(key, value); // fail here, in the app's code, rather than at commit
+    this.persistence.changed();
     this.data.set(key, value);
   }
 
   unset(key: string): void {
+    this.persistence.changed();
     this.data.unset(key);
   }
 
@@ -141,6 +147,7 @@ export class RequestSession implements SessionApi {
       throw new TypeError('session.logIn(): userId must be a non-empty string or a number');
     }
     assertRoles(roles);
+    this.persistence.changed();
     this.data.reset(keep);
     this.meta.userId = String(userId);
     this.meta.roles = [...roles];
@@ -152,10 +159,12 @@ export class RequestSession implements SessionApi {
     assertRoles(roles);
     if (sameRoles(roles, this.meta.roles)) return;
     this.meta.roles = [...roles];
+    this.persistence.changed();
     this.pendingRotation ??= 'privilege';
   }
 
   async regenerate(): Promise<void> {
+    this.persistence.changed();
     this.pendingRotation ??= 'regenerate';
   }
 
@@ -188,7 +197,7 @@ export class RequestSession implements SessionApi {
 
   /** Whether anything would be written at commit if the session is not in the store yet. */
   get hasContent(): boolean {
-    return this.pendingRotation !== undefined || this.data.keys().length > 0;
+    return this.pendingRotation !== undefined || !this.data.isEmpty;
   }
 
   toJSON(): Record<string, unknown> {

@@ -1,5 +1,5 @@
 import { SessionCookieCodec } from '../cookie/cookie.codec.js';
-import { CookieSigner } from '../cookie/cookie.signer.js';
+import { CookieSigner, type VerifiedId } from '../cookie/cookie.signer.js';
 import type { SessionEvents } from '../events/session-events.js';
 import type { ResolvedSessionOptions } from '../session.options.js';
 import type { SessionRecord } from '../stores/session-record.js';
@@ -36,13 +36,24 @@ export class SessionEngine {
    * no store call (DESIGN rule 3); an invalid or ended session is never
    * adopted: the request gets a fresh, empty session (rule 2).
    */
-  async load(cookieHeader: unknown, persistence: SessionPersistence): Promise<RequestSession> {
+  load(
+    cookieHeader: unknown,
+    persistence: SessionPersistence,
+  ): RequestSession | Promise<RequestSession> {
     const now = Date.now();
     const raw = this.codec.read(cookieHeader);
+    // Synchronous answers for the common cases: most visitors have no cookie.
     if (raw === undefined) return this.fresh(persistence, undefined, now);
     const verified = this.signer.verify(raw);
     if (!verified) return this.fresh(persistence, 'no_session', now);
+    return this.lookup(verified, persistence, now);
+  }
 
+  private async lookup(
+    verified: VerifiedId,
+    persistence: SessionPersistence,
+    now: number,
+  ): Promise<RequestSession> {
     const key = sessionStoreKey(verified.id);
     const record = await this.outage.run(() => this.store.get(key));
     if (!record) return this.fresh(persistence, 'no_session', now);
@@ -57,6 +68,18 @@ export class SessionEngine {
     const session = new RequestSession(persistence, this.options, { id: verified.id, key, record }, undefined, now);
     session.resignCookie = verified.signedWithRetiredSecret;
     return session;
+  }
+
+  /**
+   * Whether `commit()` could do anything. Synchronous, so the platform
+   * bindings send most responses (anonymous visits, read-only requests with
+   * no touch due) without waiting for a promise.
+   */
+  needsCommit(session: RequestSession, now = Date.now()): boolean {
+    if (session.persisted === null) return session.hasContent || session.staleCookie;
+    if (session.pendingRotation !== undefined || session.resignCookie) return true;
+    if (now - session.meta.lastSeenAt >= this.options.touchAfterMs) return true;
+    return session.data.mayHaveChanged;
   }
 
   /**
