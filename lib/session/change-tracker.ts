@@ -68,7 +68,9 @@ export class ChangeTracker {
   snapshot(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const key of this.keys()) {
-      const serialized = this.values.has(key) ? serialize(key, this.values.get(key)) : this.baseline[key];
+      const serialized = this.values.has(key)
+        ? serialize(key, this.values.get(key))
+        : this.baseline[key];
       if (serialized !== undefined) out[key] = serialized;
     }
     return out;
@@ -105,7 +107,8 @@ export class ChangeTracker {
     this.values.clear();
     this.removed.clear();
     this.baseline = {};
-    for (const [key, serialized] of Object.entries(carried)) this.values.set(key, JSON.parse(serialized));
+    for (const [key, serialized] of Object.entries(carried))
+      this.values.set(key, JSON.parse(serialized));
   }
 }
 
@@ -123,6 +126,7 @@ export function serialize(key: string, value: unknown): string | undefined {
   } catch (error) {
     throw new TypeError(
       `Session value for key '${key}' cannot be stored: it is not JSON-serializable (${(error as Error).message})`,
+      { cause: error },
     );
   }
 }
