@@ -6,12 +6,16 @@
  *
  * Env: BENCH_DURATION (s per measurement, default 5), BENCH_ROUNDS (default 3),
  * BENCH_CONNECTIONS (default 50), PLATFORM (express | fastify), BENCH_TARGETS
- * (comma list, default "floor,memory"), BENCH_SCENARIOS (comma list, default all).
+ * (comma list of floor, memory, redis, peer; default all four), BENCH_SCENARIOS
+ * (comma list, default all). `redis` and `peer` (express-session +
+ * connect-redis) share one redis-server that this script starts on a free
+ * port; their Redis commands per request come from INFO commandstats deltas.
  */
 import autocannon from 'autocannon';
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { rawCommand, startRedis, type RedisServer } from '../test/support/redis-servers.js';
 
 type Scenario = 'anonymous' | 'auth read' | 'auth write' | 'login';
 const ALL_SCENARIOS: Scenario[] = ['anonymous', 'auth read', 'auth write', 'login'];
@@ -23,7 +27,9 @@ const duration = Number(process.env.BENCH_DURATION ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const platform = process.env.PLATFORM ?? 'express';
-const targets = (process.env.BENCH_TARGETS ?? 'floor,memory').split(',').map((t) => t.trim());
+const targets = (process.env.BENCH_TARGETS ?? 'floor,memory,redis,peer').split(',').map((t) => t.trim());
+const usesRedis = (name: string) => name === 'redis' || name === 'peer';
+let redis: RedisServer | undefined;
 
 interface Running {
   name: string;
@@ -46,7 +52,13 @@ async function freePort(): Promise<number> {
 async function start(name: string): Promise<Running> {
   const port = await freePort();
   const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), {
-    env: { ...process.env, BENCH_TARGET: name, PLATFORM: platform, PORT: String(port) },
+    env: {
+      ...process.env,
+      BENCH_TARGET: name,
+      PLATFORM: platform,
+      PORT: String(port),
+      BENCH_REDIS_URL: redis?.url,
+    },
     execArgv: ['--import', '@swc-node/register/esm-register'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -69,41 +81,78 @@ function request(target: Running, scenario: Scenario): autocannon.Options {
     case 'auth read':
       return { ...base, url: `${target.url}/read`, headers: { cookie: target.cookie } };
     case 'auth write':
-      return { ...base, url: `${target.url}/write`, method: 'POST', headers: { cookie: target.cookie } };
+      return {
+        ...base,
+        url: `${target.url}/write`,
+        method: 'POST',
+        headers: { cookie: target.cookie },
+      };
     case 'login':
       return { ...base, url: `${target.url}/login`, method: 'POST' };
   }
 }
 
+/** Total commands the bench redis-server has executed (INFO commandstats). */
+async function redisCommands(): Promise<number> {
+  const info = await rawCommand(redis!.port, 'INFO commandstats');
+  let total = 0;
+  for (const match of info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)) {
+    if (match[1] !== 'info') total += Number(match[2]);
+  }
+  return total;
+}
+
 async function measure(target: Running, scenario: Scenario) {
+  const before = usesRedis(target.name) ? await redisCommands() : 0;
   const result = await autocannon(request(target, scenario));
   const bad = result.non2xx + result.errors + result.timeouts;
   if (bad > 0) throw new Error(`${target.name} / ${scenario}: ${bad} failed requests`);
-  return { rps: result.requests.average, p99: result.latency.p99 };
+  const commands = usesRedis(target.name) ? (await redisCommands()) - before : NaN;
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    commandsPerRequest: commands / result.requests.total,
+  };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+/** Bytes of Redis memory of one session (MEMORY USAGE of a key under the prefix). */
+async function bytesPerSession(prefix: string): Promise<number> {
+  const scan = await rawCommand(redis!.port, `SCAN 0 MATCH ${prefix}* COUNT 1000`);
+  const key = scan
+    .split('\r\n')
+    .find((line) => line.startsWith(prefix) && !line.includes(':user:') && !line.startsWith(`${prefix}user:`));
+  if (!key) return NaN;
+  const reply = await rawCommand(redis!.port, `MEMORY USAGE ${key}`);
+  return Number(/^:(\d+)/.exec(reply)?.[1] ?? NaN);
+}
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const running: Running[] = [];
 try {
+  if (targets.some(usesRedis)) redis = await startRedis();
   for (const name of targets) running.push(await start(name));
   console.log(
     `bench: ${platform}, ${connections} connections, ${duration} s x ${rounds} alternating rounds, targets ${targets.join(', ')}`,
   );
   const rows: string[][] = [];
   for (const scenario of SCENARIOS) {
-    const samples = new Map<string, { rps: number[]; p99: number[] }>();
-    for (const target of running) samples.set(target.name, { rps: [], p99: [] });
+    const samples = new Map<string, { rps: number[]; p99: number[]; cpr: number[] }>();
+    for (const target of running) samples.set(target.name, { rps: [], p99: [], cpr: [] });
     // Warm each target up, then alternate so drift (thermal, GC) hits all alike.
     for (const target of running) await autocannon({ ...request(target, scenario), duration: 1 });
     for (let round = 0; round < rounds; round++) {
       for (const target of running) {
-        const { rps, p99 } = await measure(target, scenario);
-        samples.get(target.name)!.rps.push(rps);
-        samples.get(target.name)!.p99.push(p99);
+        const { rps, p99, commandsPerRequest } = await measure(target, scenario);
+        const s = samples.get(target.name)!;
+        s.rps.push(rps);
+        s.p99.push(p99);
+        s.cpr.push(commandsPerRequest);
       }
     }
     const floor = median(samples.get('floor')?.rps ?? [NaN]);
+    const peer = median(samples.get('peer')?.rps ?? [NaN]);
     for (const target of running) {
       const s = samples.get(target.name)!;
       const rps = median(s.rps);
@@ -113,14 +162,25 @@ try {
         rps.toFixed(0),
         median(s.p99).toFixed(1),
         (rps / floor).toFixed(2),
+        Number.isNaN(peer) ? '-' : (rps / peer).toFixed(2),
+        usesRedis(target.name) ? median(s.cpr).toFixed(2) : '-',
       ]);
     }
   }
-  const header = ['scenario', 'target', 'req/s', 'p99 ms', 'x floor'];
+  const header = ['scenario', 'target', 'req/s', 'p99 ms', 'x floor', 'x peer', 'redis cmds/req'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
   console.log(line(header));
   for (const row of rows) console.log(line(row));
+  if (redis) {
+    // After the login scenario both stores hold many sessions of the same shape.
+    for (const [name, prefix] of [['redis', 'bench:'], ['peer', 'peer:']] as const) {
+      if (targets.includes(name)) {
+        console.log(`redis memory per session (${name}): ${await bytesPerSession(prefix)} bytes`);
+      }
+    }
+  }
 } finally {
   for (const target of running) target.child.kill();
+  await redis?.stop();
 }

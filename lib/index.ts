@@ -11,19 +11,27 @@ export { Session, SessionPipe } from './decorators/session.decorator.js';
 export type { SessionApi, SessionLogIn, SessionEndReason } from './session/session.interface.js';
 /** Guard and route metadata. */
 export { SessionGuard } from './guards/session.guard.js';
-export { RequireSession, type RequireSessionOptions } from './decorators/require-session.decorator.js';
+/** CSRF defence: Fetch Metadata, Origin and a session-bound token in `x-csrf-token`. */
+export { CsrfGuard, CSRF_HEADER } from './guards/csrf.guard.js';
+export {
+  RequireSession,
+  type RequireSessionOptions,
+} from './decorators/require-session.decorator.js';
 export { RotateSession, RotateSessionInterceptor } from './decorators/rotate-session.decorator.js';
 /** HTTP errors, each with a stable `reason`. */
 export {
   SessionUnauthorizedException,
   SessionForbiddenException,
   SessionStoreUnavailableException,
+  CsrfForbiddenException,
   type SessionErrorReason,
 } from './session.exceptions.js';
 /** Stores. */
 export { SessionStore } from './stores/session-store.interface.js';
 export type { SessionRecord, SessionPatch, UserSessionEntry } from './stores/session-record.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.store.js';
+/** Redis (ioredis, standalone or Cluster; node-redis clients too). ioredis is loaded only when used. */
+export { RedisStore, RedisStoreError, type RedisStoreOptions } from './stores/redis.store.js';
 /** Lifecycle events. */
 export type { SessionEvent, SessionEventType } from './events/session-event.js';
 /** Durations: milliseconds or strings such as '30m'. */

@@ -2,7 +2,8 @@ import { ForbiddenException, HttpException, HttpStatus } from '@nestjs/common';
 import type { SessionEndReason } from './session/session.interface.js';
 
 /** Machine-readable reasons carried in the `reason` field of error bodies. */
-export type SessionErrorReason = SessionEndReason | 'reauth_required' | 'forbidden' | 'store_unavailable';
+export type SessionErrorReason =
+  SessionEndReason | 'reauth_required' | 'forbidden' | 'store_unavailable';
 
 /** Seconds a client is told to wait (Retry-After) while the store is down. */
 export const STORE_RETRY_AFTER_SECONDS = 2;
@@ -11,9 +12,14 @@ export const STORE_RETRY_AFTER_SECONDS = 2;
 export class SessionUnauthorizedException extends HttpException {
   constructor(
     readonly reason: SessionEndReason | 'reauth_required',
-    message = reason === 'reauth_required' ? 'Re-authentication required' : 'A valid session is required',
+    message = reason === 'reauth_required'
+      ? 'Re-authentication required'
+      : 'A valid session is required',
   ) {
-    super({ statusCode: HttpStatus.UNAUTHORIZED, message, error: 'Unauthorized', reason }, HttpStatus.UNAUTHORIZED);
+    super(
+      { statusCode: HttpStatus.UNAUTHORIZED, message, error: 'Unauthorized', reason },
+      HttpStatus.UNAUTHORIZED,
+    );
   }
 }
 
@@ -23,6 +29,15 @@ export class SessionForbiddenException extends ForbiddenException {
 
   constructor(message = 'The session lacks a required role') {
     super({ statusCode: HttpStatus.FORBIDDEN, message, error: 'Forbidden', reason: 'forbidden' });
+  }
+}
+
+/** 403 from `CsrfGuard`: a cross-site request or a missing/invalid CSRF token. */
+export class CsrfForbiddenException extends ForbiddenException {
+  readonly reason = 'csrf';
+
+  constructor(message = 'CSRF check failed') {
+    super({ statusCode: HttpStatus.FORBIDDEN, message, error: 'Forbidden', reason: 'csrf' });
   }
 }
 

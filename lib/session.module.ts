@@ -11,6 +11,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { RotateSessionInterceptor } from './decorators/rotate-session.decorator.js';
 import { SessionPipe } from './decorators/session.decorator.js';
 import { SessionEvents } from './events/session-events.js';
+import { CsrfGuard } from './guards/csrf.guard.js';
 import { SessionGuard } from './guards/session.guard.js';
 import { SessionContexts } from './http/session-contexts.js';
 import { SessionEngine } from './session/session.engine.js';
@@ -50,10 +51,12 @@ let warnedMemoryStoreInProduction = false;
     SessionContexts,
     SessionService,
     SessionGuard,
+    CsrfGuard,
     SessionPipe,
     RotateSessionInterceptor,
   ],
   exports: [
+    CsrfGuard,
     SessionService,
     SessionContexts,
     SessionEngine,

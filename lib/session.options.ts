@@ -9,6 +9,7 @@ import {
   type ValidationArguments,
   type ValidationError,
 } from 'class-validator';
+import { SIGNED_ID_LENGTH } from './cookie/cookie.signer.js';
 import { SessionOptionsError } from './session.errors.js';
 import { MemoryStore } from './stores/memory.store.js';
 import type { SessionStore } from './stores/session-store.interface.js';
@@ -53,6 +54,31 @@ export interface SessionModuleOptions {
   touchAfter?: Duration;
   /** Cookie settings. */
   cookie?: SessionCookieOptions;
+  /**
+   * What a request that needs its session gets while the store is unreachable.
+   * `'fail-closed'` (default): 503 with Retry-After — nobody is let in or out
+   * by mistake. `'anonymous'`: the request goes on as if it had no session, so
+   * public pages keep working but logged-in users look logged out (guards
+   * answer 401) until the store returns. Writes that cannot be saved answer
+   * 503 in both modes: a log-in must never seem to succeed when it did not.
+   */
+  storeOutage?: 'fail-closed' | 'anonymous';
+  /**
+   * Bind each session to request properties: with `['user-agent']`, a request
+   * whose User-Agent differs from the one the session was created with
+   * revokes the session (401 `revoked`) and emits `hijack_suspected`. IP
+   * binding is not offered: addresses change legitimately (mobile networks,
+   * proxies, IPv6 privacy addresses). Default `[]`.
+   */
+  bindTo?: Array<'user-agent'>;
+  /** `CsrfGuard` settings. */
+  csrf?: {
+    /**
+     * Origins (`https://app.example.com`) besides the app's own that may send
+     * unsafe requests. Default `[]`: the app's own origin only.
+     */
+    allowedOrigins?: string[];
+  };
 }
 
 /** The options after validation and defaults; what the rest of the module reads. */
@@ -69,6 +95,9 @@ export interface ResolvedSessionOptions {
    * next request can be told why it ended (`idle_timeout`, `revoked`, ...).
    */
   endedRetentionMs: number;
+  storeOutage: 'fail-closed' | 'anonymous';
+  bindToUserAgent: boolean;
+  csrfAllowedOrigins: string[];
   cookie: Required<Omit<SessionCookieOptions, 'domain'>> & { domain?: string };
 }
 
@@ -173,6 +202,16 @@ class SessionOptionsSchema {
   @IsOptional()
   @IsDuration()
   touchAfter?: Duration;
+
+  @IsOptional()
+  @IsIn(['fail-closed', 'anonymous'], {
+    message: "storeOutage must be 'fail-closed' or 'anonymous'",
+  })
+  storeOutage?: 'fail-closed' | 'anonymous';
+
+  @IsOptional()
+  @IsIn(['user-agent'], { each: true, message: "bindTo may only contain 'user-agent'" })
+  bindTo?: Array<'user-agent'>;
 }
 
 function flatten(errors: ValidationError[], problems: string[]): void {
@@ -199,7 +238,9 @@ export function resolveSessionOptions(raw: SessionModuleOptions): ResolvedSessio
   } else {
     flatten(validateSync(Object.assign(new CookieOptionsSchema(), rawCookie)), problems);
   }
-  const cookieIn = (typeof rawCookie === 'object' && rawCookie ? rawCookie : {}) as SessionCookieOptions;
+  const cookieIn = (
+    typeof rawCookie === 'object' && rawCookie ? rawCookie : {}
+  ) as SessionCookieOptions;
 
   const idleTimeoutMs = parseDuration(raw.idleTimeout ?? '30m');
   const absoluteTimeoutMs = parseDuration(raw.absoluteTimeout ?? '8h');
@@ -213,7 +254,9 @@ export function resolveSessionOptions(raw: SessionModuleOptions): ResolvedSessio
       ? Math.max(1, Math.floor((idleTimeoutMs ?? 0) / 2))
       : parseDuration(raw.touchAfter);
   if (idleTimeoutMs && touchAfterMs && touchAfterMs >= idleTimeoutMs) {
-    problems.push(`touchAfter (${touchAfterMs} ms) must be shorter than idleTimeout (${idleTimeoutMs} ms)`);
+    problems.push(
+      `touchAfter (${touchAfterMs} ms) must be shorter than idleTimeout (${idleTimeoutMs} ms)`,
+    );
   }
 
   const secure = cookieIn.secure ?? process.env.NODE_ENV === 'production';
@@ -223,13 +266,34 @@ export function resolveSessionOptions(raw: SessionModuleOptions): ResolvedSessio
   const name =
     cookieIn.name ?? (secure ? (domain === undefined ? '__Host-sid' : '__Secure-sid') : 'sid');
   if (sameSite === 'none' && !secure) {
-    problems.push("cookie.sameSite 'none' requires cookie.secure: true (browsers reject it otherwise)");
+    problems.push(
+      "cookie.sameSite 'none' requires cookie.secure: true (browsers reject it otherwise)",
+    );
   }
   if (/^__(Host|Secure)-/i.test(name) && !secure) {
-    problems.push(`cookie.name '${name}' has a __Host-/__Secure- prefix, which requires cookie.secure: true`);
+    problems.push(
+      `cookie.name '${name}' has a __Host-/__Secure- prefix, which requires cookie.secure: true`,
+    );
   }
   if (/^__Host-/i.test(name) && (domain !== undefined || path !== '/')) {
-    problems.push(`cookie.name '${name}' has the __Host- prefix, which forbids cookie.domain and requires cookie.path '/'`);
+    problems.push(
+      `cookie.name '${name}' has the __Host- prefix, which forbids cookie.domain and requires cookie.path '/'`,
+    );
+  }
+
+  // Browsers drop cookies whose name and value exceed 4096 bytes; a signed ID is 87 characters.
+  if (name.length + 1 + SIGNED_ID_LENGTH > 4096) {
+    problems.push('cookie.name is too long: name=value must fit in 4096 bytes');
+  }
+  const allowedOrigins: unknown = raw.csrf?.allowedOrigins ?? [];
+  if (
+    !Array.isArray(allowedOrigins) ||
+    !allowedOrigins.every((o) => typeof o === 'string' && /^https?:\/\/[^/\s]+$/.test(o))
+  ) {
+    problems.push("csrf.allowedOrigins must be a list of origins like 'https://app.example.com'");
+  }
+  if (raw.bindTo !== undefined && !Array.isArray(raw.bindTo)) {
+    problems.push("bindTo must be an array, e.g. ['user-agent']");
   }
 
   if (problems.length > 0) throw SessionOptionsError.create(problems);
@@ -243,6 +307,9 @@ export function resolveSessionOptions(raw: SessionModuleOptions): ResolvedSessio
     absoluteTimeoutMs: absoluteTimeoutMs!,
     touchAfterMs: touchAfterMs!,
     endedRetentionMs: ENDED_RETENTION_MS,
+    storeOutage: raw.storeOutage ?? 'fail-closed',
+    bindToUserAgent: raw.bindTo?.includes('user-agent') ?? false,
+    csrfAllowedOrigins: (allowedOrigins as string[]).map((o) => o.toLowerCase()),
     cookie: { name, secure, sameSite, path, domain, httpOnly: cookieIn.httpOnly ?? true },
   };
 }

@@ -1,9 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { SessionModule, type SessionStore } from '../lib/index.js';
+import { RedisStore, SessionModule, type SessionStore } from '../lib/index.js';
 import { AppController } from './app.controller.js';
 import { AuthController } from './auth.controller.js';
 import { PrefsController } from './prefs.controller.js';
 import type { SampleConfig } from './sample.config.js';
+import { createSecurityController } from './security.controller.js';
 import { SessionsController } from './sessions.controller.js';
 import { UsersService } from './users.service.js';
 
@@ -16,14 +17,22 @@ export class AppModule {
       imports: [
         SessionModule.forRoot({
           secret: config.secrets,
-          store,
+          store: store ?? (config.redisUrl ? new RedisStore({ url: config.redisUrl }) : undefined),
           idleTimeout: config.idleTimeoutMs,
           absoluteTimeout: config.absoluteTimeoutMs,
           // From the config, not only process.env: Secure `__Host-sid` exactly when NODE_ENV=production.
           cookie: { secure: config.production },
+          bindTo: config.bindUserAgent ? ['user-agent'] : [],
+          csrf: { allowedOrigins: config.csrfAllowedOrigins },
         }),
       ],
-      controllers: [AppController, AuthController, PrefsController, SessionsController],
+      controllers: [
+        AppController,
+        AuthController,
+        PrefsController,
+        SessionsController,
+        createSecurityController(config.freshWithinMs),
+      ],
       providers: [UsersService],
     };
   }

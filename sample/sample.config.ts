@@ -9,6 +9,9 @@ export interface SampleConfig {
   secrets: string[];
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
+  freshWithinMs: number;
+  bindUserAgent: boolean;
+  csrfAllowedOrigins: string[];
   production: boolean;
 }
 
@@ -46,6 +49,12 @@ export function readSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     secrets,
     idleTimeoutMs: positiveInt(env, 'SESSION_IDLE_TIMEOUT_MS', 1_800_000),
     absoluteTimeoutMs: positiveInt(env, 'SESSION_ABSOLUTE_TIMEOUT_MS', 28_800_000),
+    freshWithinMs: positiveInt(env, 'SESSION_FRESH_WITHIN_MS', 300_000),
+    bindUserAgent: env.SESSION_BIND_USER_AGENT === '1',
+    csrfAllowedOrigins: (env.CSRF_ALLOWED_ORIGINS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
     production,
   };
 }

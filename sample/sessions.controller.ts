@@ -21,7 +21,9 @@ export class SessionsController {
   /** Log out everywhere, this session included. */
   @Delete()
   async revokeAll(@Session() session: Session) {
-    const others = await this.sessions.revokeAllForUser(session.userId!, { except: session.handle });
+    const others = await this.sessions.revokeAllForUser(session.userId!, {
+      except: session.handle,
+    });
     await session.destroy();
     return { revoked: others + 1 };
   }

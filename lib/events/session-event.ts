@@ -6,6 +6,7 @@ export type SessionEventType =
   | 'destroyed'
   | 'expired'
   | 'revoked'
+  | 'hijack_suspected'
   | 'store_unavailable'
   | 'store_recovered';
 
@@ -19,6 +20,6 @@ export interface SessionEvent {
   at: number;
   handle?: string;
   userId?: string;
-  /** Why: for `rotated` (`login`, `privilege`, `regenerate`, `route`), `expired` (`idle_timeout`, `absolute_timeout`), `revoked` (`user`, `all`). */
+  /** Why: for `hijack_suspected` (`user-agent`), `rotated` (`login`, `privilege`, `regenerate`, `route`), `expired` (`idle_timeout`, `absolute_timeout`), `revoked` (`user`, `all`). */
   reason?: string;
 }

@@ -1,5 +1,8 @@
 import { SessionStoreUnavailableError } from '../stores/store-outage.js';
-import { SessionStoreUnavailableException, STORE_RETRY_AFTER_SECONDS } from '../session.exceptions.js';
+import {
+  SessionStoreUnavailableException,
+  STORE_RETRY_AFTER_SECONDS,
+} from '../session.exceptions.js';
 
 /** The response that replaces the app's when its session could not be committed. */
 export interface CommitFailureResponse {

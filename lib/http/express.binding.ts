@@ -96,10 +96,14 @@ export class ExpressBinding implements HttpBinding {
     return (response as ExpressResponse).headersSent;
   }
 
-  private sendFailure(res: ExpressResponse, failure: ReturnType<typeof commitFailureResponse>): void {
+  private sendFailure(
+    res: ExpressResponse,
+    failure: ReturnType<typeof commitFailureResponse>,
+  ): void {
     if (!res.headersSent) {
       res.statusCode = failure.status;
-      for (const name of ['content-length', 'etag', 'set-cookie', 'location']) res.removeHeader(name);
+      for (const name of ['content-length', 'etag', 'set-cookie', 'location'])
+        res.removeHeader(name);
       for (const [name, value] of Object.entries(failure.headers)) res.setHeader(name, value);
       res.setHeader('content-type', 'application/json; charset=utf-8');
       res.setHeader('cache-control', 'no-store');

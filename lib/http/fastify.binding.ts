@@ -17,7 +17,12 @@ type OnSendDone = (error: Error | null, payload?: unknown) => void;
 interface FastifyInstance {
   addHook(
     name: 'onSend',
-    hook: (request: PlatformRequest, reply: FastifyReply, payload: unknown, done: OnSendDone) => void,
+    hook: (
+      request: PlatformRequest,
+      reply: FastifyReply,
+      payload: unknown,
+      done: OnSendDone,
+    ) => void,
   ): unknown;
 }
 
@@ -43,7 +48,8 @@ export class FastifyBinding implements HttpBinding {
           const failure = commitFailureResponse(error);
           if (failure.status === 500) this.logger.error('Session commit failed', error as Error);
           reply.code(failure.status);
-          for (const name of ['content-length', 'etag', 'set-cookie', 'location']) reply.removeHeader(name);
+          for (const name of ['content-length', 'etag', 'set-cookie', 'location'])
+            reply.removeHeader(name);
           for (const [name, value] of Object.entries(failure.headers)) reply.header(name, value);
           reply.header('content-type', 'application/json; charset=utf-8');
           reply.header('cache-control', 'no-store');

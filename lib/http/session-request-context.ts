@@ -1,6 +1,9 @@
 import type { RequestSession, SessionPersistence } from '../session/request-session.js';
 import type { SessionEngine } from '../session/session.engine.js';
-import { SessionStoreUnavailableException, STORE_RETRY_AFTER_SECONDS } from '../session.exceptions.js';
+import {
+  SessionStoreUnavailableException,
+  STORE_RETRY_AFTER_SECONDS,
+} from '../session.exceptions.js';
 import { SessionStoreUnavailableError } from '../stores/store-outage.js';
 import type { HttpBinding, PlatformRequest } from './http-binding.js';
 
@@ -34,9 +37,25 @@ export class SessionRequestContext implements SessionPersistence {
   sessionOrPromise(): RequestSession | Promise<RequestSession> {
     if (this.loaded) return this.loaded;
     if (!this.loading) {
-      const result = this.engine.load(this.request.headers.cookie, this);
+      const result = this.engine.load(
+        this.request.headers.cookie,
+        this,
+        this.request.headers['user-agent'],
+      );
       if (!(result instanceof Promise)) return this.settle(result);
-      this.loading = result.then((session) => this.settle(session));
+      this.loading = result.then(
+        (session) => this.settle(session),
+        (error: unknown) => {
+          // Degraded service by choice: go on without a session rather than answer 503.
+          if (
+            error instanceof SessionStoreUnavailableError &&
+            this.engine.options.storeOutage === 'anonymous'
+          ) {
+            return this.settle(this.engine.anonymous(this));
+          }
+          throw error;
+        },
+      );
     }
     return this.loading.catch((error: unknown) => {
       throw this.translate(error);

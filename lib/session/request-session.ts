@@ -1,5 +1,7 @@
+import type { CsrfTokens } from '../csrf/csrf-tokens.js';
 import type { SessionRecord } from '../stores/session-record.js';
 import { ChangeTracker, isForbiddenKey, serialize } from './change-tracker.js';
+import { isInternalKey } from './internal-keys.js';
 import type { SessionApi, SessionEndReason, SessionLogIn } from './session.interface.js';
 
 /** What a request session asks of the layer that persists it. */
@@ -44,6 +46,8 @@ export class RequestSession implements SessionApi {
   staleCookie = false;
   /** The cookie was signed with a retired secret: re-issue it with the current one. */
   resignCookie = false;
+  /** Digest of this request's User-Agent, when sessions are bound to it. */
+  agentDigest: string | undefined;
 
   constructor(
     private readonly persistence: SessionPersistence,
@@ -51,6 +55,7 @@ export class RequestSession implements SessionApi {
     loaded: { id: string; key: string; record: SessionRecord } | undefined,
     endReason: SessionEndReason | undefined,
     now: number,
+    private readonly csrf?: CsrfTokens,
   ) {
     this.endReason = endReason;
     this.persisted = loaded?.record ?? null;
@@ -89,7 +94,9 @@ export class RequestSession implements SessionApi {
   }
 
   get authenticatedAt(): Date | undefined {
-    return this.meta.authenticatedAt === undefined ? undefined : new Date(this.meta.authenticatedAt);
+    return this.meta.authenticatedAt === undefined
+      ? undefined
+      : new Date(this.meta.authenticatedAt);
   }
 
   get isNew(): boolean {
@@ -113,6 +120,7 @@ export class RequestSession implements SessionApi {
   }
 
   get(key: string): unknown {
+    if (isInternalKey(key)) return undefined;
     // A value handed out may be mutated in place, so a read counts as a possible change.
     this.persistence.changed();
     return this.data.get(key);
@@ -126,16 +134,34 @@ export class RequestSession implements SessionApi {
   }
 
   unset(key: string): void {
+    if (isInternalKey(key)) return;
     this.persistence.changed();
     this.data.unset(key);
   }
 
   has(key: string): boolean {
-    return this.data.has(key);
+    return !isInternalKey(key) && this.data.has(key);
   }
 
   keys(): string[] {
-    return this.data.keys();
+    return this.data.keys().filter((key) => !isInternalKey(key));
+  }
+
+  /** The current CSRF token of this session (creates the session's CSRF secret on first use). */
+  get csrfToken(): string {
+    if (!this.csrf) throw new Error('CSRF tokens are not available on this session');
+    return this.csrf.tokenFor(this);
+  }
+
+  /** @internal Module-owned keys (see internal-keys.ts). */
+  internalGet(key: string): unknown {
+    return this.data.get(key);
+  }
+
+  /** @internal */
+  internalSet(key: string, value: string): void {
+    this.persistence.changed();
+    this.data.set(key, value);
   }
 
   async logIn(login: SessionLogIn): Promise<void> {
@@ -148,7 +174,9 @@ export class RequestSession implements SessionApi {
     }
     assertRoles(roles);
     this.persistence.changed();
-    this.data.reset(keep);
+    // Starts clean: only the app's allow-listed keys survive; module keys (the
+    // CSRF secret among them) are renewed, so pre-login tokens die here.
+    this.data.reset(keep.filter((key) => !isInternalKey(key)));
     this.meta.userId = String(userId);
     this.meta.roles = [...roles];
     this.meta.authenticatedAt = Date.now();
@@ -166,6 +194,15 @@ export class RequestSession implements SessionApi {
   async regenerate(): Promise<void> {
     this.persistence.changed();
     this.pendingRotation ??= 'regenerate';
+  }
+
+  async reauthenticate(): Promise<void> {
+    if (this.meta.userId === undefined) {
+      throw new TypeError('session.reauthenticate() needs a logged-in session; use logIn() first');
+    }
+    this.persistence.changed();
+    this.meta.authenticatedAt = Date.now();
+    this.pendingRotation ??= 'privilege';
   }
 
   async destroy(): Promise<void> {
@@ -202,13 +239,23 @@ export class RequestSession implements SessionApi {
 
   toJSON(): Record<string, unknown> {
     // Serializing a session (e.g. returning it from a handler) must never leak its ID.
-    return { handle: this.handle, userId: this.userId, roles: this.roles, data: this.data.snapshot() };
+    return {
+      handle: this.handle,
+      userId: this.userId,
+      roles: this.roles,
+      data: this.data.snapshot(),
+    };
   }
 }
 
 function assertUsableKey(key: unknown): void {
   if (typeof key !== 'string' || key === '') {
     throw new TypeError('Session keys must be non-empty strings');
+  }
+  if (isInternalKey(key)) {
+    throw new TypeError(
+      `'${key}': session keys starting with '$' are reserved for the session module`,
+    );
   }
   if (isForbiddenKey(key)) {
     throw new TypeError(`'${key}' cannot be a session key (it could pollute object prototypes)`);

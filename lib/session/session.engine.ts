@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { SessionCookieCodec } from '../cookie/cookie.codec.js';
 import { CookieSigner, type VerifiedId } from '../cookie/cookie.signer.js';
 import type { SessionEvents } from '../events/session-events.js';
@@ -7,7 +8,15 @@ import type { SessionStore } from '../stores/session-store.interface.js';
 import { StoreOutageMonitor } from '../stores/store-outage.js';
 import { RequestSession, type SessionPersistence } from './request-session.js';
 import { generateSessionHandle, generateSessionId, sessionStoreKey } from './session-id.js';
+import { BOUND_AGENT_KEY } from './internal-keys.js';
 import type { SessionEndReason } from './session.interface.js';
+import { CsrfTokens } from '../csrf/csrf-tokens.js';
+
+/** Sessions are bound to a digest of the User-Agent, not the string itself. */
+function agentDigest(userAgent: unknown): string {
+  const text = typeof userAgent === 'string' ? userAgent : '';
+  return createHash('sha256').update(text).digest('base64url').slice(0, 22);
+}
 
 /**
  * The session lifecycle, independent of the HTTP platform: load a session
@@ -20,6 +29,7 @@ export class SessionEngine {
   readonly codec: SessionCookieCodec;
   readonly store: SessionStore;
   readonly outage: StoreOutageMonitor;
+  readonly csrf: CsrfTokens;
 
   constructor(
     readonly options: ResolvedSessionOptions,
@@ -29,6 +39,7 @@ export class SessionEngine {
     this.codec = new SessionCookieCodec(options.cookie);
     this.store = options.store;
     this.outage = new StoreOutageMonitor(events);
+    this.csrf = new CsrfTokens(options.secrets);
   }
 
   /**
@@ -39,20 +50,23 @@ export class SessionEngine {
   load(
     cookieHeader: unknown,
     persistence: SessionPersistence,
+    userAgent?: unknown,
   ): RequestSession | Promise<RequestSession> {
     const now = Date.now();
+    const agent = this.options.bindToUserAgent ? agentDigest(userAgent) : undefined;
     const raw = this.codec.read(cookieHeader);
     // Synchronous answers for the common cases: most visitors have no cookie.
-    if (raw === undefined) return this.fresh(persistence, undefined, now);
+    if (raw === undefined) return this.fresh(persistence, undefined, now, agent);
     const verified = this.signer.verify(raw);
-    if (!verified) return this.fresh(persistence, 'no_session', now);
-    return this.lookup(verified, persistence, now);
+    if (!verified) return this.fresh(persistence, 'no_session', now, agent);
+    return this.lookup(verified, persistence, now, agent);
   }
 
   private async lookup(
     verified: VerifiedId,
     persistence: SessionPersistence,
     now: number,
+    agent: string | undefined,
   ): Promise<RequestSession> {
     const key = sessionStoreKey(verified.id);
     const record = await this.outage.run(() => this.store.get(key));
@@ -60,14 +74,46 @@ export class SessionEngine {
     if (record.revokedAt !== undefined) return this.fresh(persistence, 'revoked', now);
     const { idleTimeoutMs, absoluteTimeoutMs } = this.options;
     if (now >= record.createdAt + absoluteTimeoutMs) {
-      return this.end(persistence, record, 'absolute_timeout', now);
+      return this.end(persistence, record, 'absolute_timeout', now, agent);
     }
     if (now >= record.lastSeenAt + idleTimeoutMs) {
-      return this.end(persistence, record, 'idle_timeout', now);
+      return this.end(persistence, record, 'idle_timeout', now, agent);
     }
-    const session = new RequestSession(persistence, this.options, { id: verified.id, key, record }, undefined, now);
+    if (agent !== undefined && !this.agentMatches(record, agent)) {
+      return this.revokeHijacked(persistence, key, record, now, agent);
+    }
+    const session = new RequestSession(
+      persistence,
+      this.options,
+      { id: verified.id, key, record },
+      undefined,
+      now,
+      this.csrf,
+    );
     session.resignCookie = verified.signedWithRetiredSecret;
+    session.agentDigest = agent;
     return session;
+  }
+
+  /** A session bound to a User-Agent is presented by another one: a stolen cookie, most likely. */
+  private async revokeHijacked(
+    persistence: SessionPersistence,
+    key: string,
+    record: SessionRecord,
+    now: number,
+    agent: string,
+  ): Promise<RequestSession> {
+    await this.outage.run(() => this.store.revoke(key, now, this.options.endedRetentionMs));
+    const { handle, userId } = record;
+    this.events.emit({ type: 'revoked', handle, userId, reason: 'hijack_suspected' });
+    this.events.emit({ type: 'hijack_suspected', handle, userId, reason: 'user-agent' });
+    return this.fresh(persistence, 'revoked', now, agent);
+  }
+
+  private agentMatches(record: SessionRecord, agent: string): boolean {
+    const bound = record.data[BOUND_AGENT_KEY];
+    // A session created before binding was switched on is bound at its next write.
+    return bound === undefined || bound === JSON.stringify(agent);
   }
 
   /**
@@ -136,12 +182,33 @@ export class SessionEngine {
     return Math.max(1, endsAt - Date.now()) + endedRetentionMs;
   }
 
+  /** The session of a request whose store lookup failed, under `storeOutage: 'anonymous'`. */
+  anonymous(persistence: SessionPersistence): RequestSession {
+    return new RequestSession(
+      persistence,
+      this.options,
+      undefined,
+      undefined,
+      Date.now(),
+      this.csrf,
+    );
+  }
+
   private fresh(
     persistence: SessionPersistence,
     reason: SessionEndReason | undefined,
     now: number,
+    agent?: string,
   ): RequestSession {
-    const session = new RequestSession(persistence, this.options, undefined, reason, now);
+    const session = new RequestSession(
+      persistence,
+      this.options,
+      undefined,
+      reason,
+      now,
+      this.csrf,
+    );
+    session.agentDigest = agent;
     // A cookie was sent but names no live session: it is cleared at commit unless replaced.
     session.staleCookie = reason !== undefined;
     return session;
@@ -152,23 +219,29 @@ export class SessionEngine {
     record: SessionRecord,
     reason: 'idle_timeout' | 'absolute_timeout',
     now: number,
+    agent: string | undefined,
   ): RequestSession {
     this.events.emit({ type: 'expired', handle: record.handle, userId: record.userId, reason });
     // The record stays until its store TTL (a short retention past the end), so
     // that every request of the ended session is told why, not just the first.
-    return this.fresh(persistence, reason, now);
+    return this.fresh(persistence, reason, now, agent);
   }
 
   private async create(session: RequestSession, now: number): Promise<string[]> {
     const id = generateSessionId();
     const key = sessionStoreKey(id);
     const loggedIn = session.pendingRotation === 'login';
-    Object.assign(session.meta, { handle: generateSessionHandle(), createdAt: now, lastSeenAt: now });
+    Object.assign(session.meta, {
+      handle: generateSessionHandle(),
+      createdAt: now,
+      lastSeenAt: now,
+    });
     const record = this.toRecord(session);
     await this.outage.run(() => this.store.set(key, record, this.ttl(now, now)));
     this.committed(session, id, key, record);
     this.events.emit({ type: 'created', handle: record.handle, userId: record.userId });
-    if (loggedIn) this.events.emit({ type: 'logged_in', handle: record.handle, userId: record.userId });
+    if (loggedIn)
+      this.events.emit({ type: 'logged_in', handle: record.handle, userId: record.userId });
     return [this.cookieFor(id, now, now)];
   }
 
@@ -188,7 +261,12 @@ export class SessionEngine {
     );
     this.committed(session, id, key, record);
     const { handle, userId } = record;
-    this.events.emit({ type: reason === 'login' ? 'logged_in' : 'rotated', handle, userId, reason });
+    this.events.emit({
+      type: reason === 'login' ? 'logged_in' : 'rotated',
+      handle,
+      userId,
+      reason,
+    });
     return [this.cookieFor(id, record.createdAt, now)];
   }
 
@@ -203,8 +281,16 @@ export class SessionEngine {
   }
 
   private toRecord(session: RequestSession): SessionRecord {
+    if (session.agentDigest !== undefined && session.internalGet(BOUND_AGENT_KEY) === undefined) {
+      session.data.set(BOUND_AGENT_KEY, session.agentDigest);
+    }
     const { handle, userId, roles, createdAt, lastSeenAt, authenticatedAt } = session.meta;
-    const record: SessionRecord = { handle: handle!, createdAt, lastSeenAt, data: session.data.snapshot() };
+    const record: SessionRecord = {
+      handle: handle!,
+      createdAt,
+      lastSeenAt,
+      data: session.data.snapshot(),
+    };
     if (userId !== undefined) record.userId = userId;
     if (roles.length > 0) record.roles = [...roles];
     if (authenticatedAt !== undefined) record.authenticatedAt = authenticatedAt;
@@ -213,7 +299,10 @@ export class SessionEngine {
 
   private cookieFor(id: string, createdAt: number, now: number): string {
     // The cookie lives as long as the session could: until the absolute timeout.
-    return this.codec.serialize(this.signer.sign(id), createdAt + this.options.absoluteTimeoutMs - now);
+    return this.codec.serialize(
+      this.signer.sign(id),
+      createdAt + this.options.absoluteTimeoutMs - now,
+    );
   }
 
   private takeStaleCookie(session: RequestSession): string[] {

@@ -37,6 +37,12 @@ export interface SessionApi<TData extends object = Record<string, unknown>> {
   readonly authenticatedAt: Date | undefined;
   /** When the session ends if idle from now on (idle or absolute timeout, whichever is first). */
   readonly expiresAt: Date;
+  /**
+   * The session's CSRF token, for `CsrfGuard` (header `x-csrf-token`). Reading
+   * it creates the session's CSRF secret (and so the session) if needed;
+   * `logIn()` renews it.
+   */
+  readonly csrfToken: string;
 
   get<K extends keyof TData & string>(key: K): TData[K] | undefined;
   /** Sets a top-level key (JSON-serializable). Creates the session if there is none yet. */
@@ -51,6 +57,12 @@ export interface SessionApi<TData extends object = Record<string, unknown>> {
   setRoles(roles: readonly string[]): void;
   /** New ID at commit, same data. */
   regenerate(): Promise<void>;
+  /**
+   * Records a fresh proof of identity (the app has just checked the password
+   * again): `authenticatedAt` becomes now, for `@RequireSession({ freshWithin })`,
+   * and the ID is rotated at commit.
+   */
+  reauthenticate(): Promise<void>;
   /** Ends the session now: deleted from the store, cookie cleared. */
   destroy(): Promise<void>;
   /** Commits now instead of before the response (e.g. before streaming). */
