@@ -40,7 +40,8 @@ export class SessionService {
         handle: record.handle,
         createdAt: new Date(record.createdAt),
         lastSeenAt: new Date(record.lastSeenAt),
-        authenticatedAt: record.authenticatedAt === undefined ? undefined : new Date(record.authenticatedAt),
+        authenticatedAt:
+          record.authenticatedAt === undefined ? undefined : new Date(record.authenticatedAt),
         expiresAt: new Date(this.endsAt(record.createdAt, record.lastSeenAt)),
         roles: record.roles ?? [],
       }))

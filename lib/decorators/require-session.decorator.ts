@@ -22,7 +22,9 @@ export interface SessionRequirement {
  * optional roles and log-in freshness. Applies {@link SessionGuard} itself,
  * so the requirement can never be declared and silently not enforced.
  */
-export function RequireSession(options: RequireSessionOptions = {}): MethodDecorator & ClassDecorator {
+export function RequireSession(
+  options: RequireSessionOptions = {},
+): MethodDecorator & ClassDecorator {
   const requirement: SessionRequirement = {};
   if (options.roles !== undefined) {
     if (!Array.isArray(options.roles) || !options.roles.every((r) => typeof r === 'string')) {
@@ -39,5 +41,8 @@ export function RequireSession(options: RequireSessionOptions = {}): MethodDecor
     }
     requirement.freshWithinMs = ms;
   }
-  return applyDecorators(SetMetadata(REQUIRE_SESSION_METADATA, requirement), UseGuards(SessionGuard));
+  return applyDecorators(
+    SetMetadata(REQUIRE_SESSION_METADATA, requirement),
+    UseGuards(SessionGuard),
+  );
 }

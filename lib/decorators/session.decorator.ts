@@ -1,4 +1,9 @@
-import { createParamDecorator, Injectable, type ExecutionContext, type PipeTransform } from '@nestjs/common';
+import {
+  createParamDecorator,
+  Injectable,
+  type ExecutionContext,
+  type PipeTransform,
+} from '@nestjs/common';
 import { SessionContexts } from '../http/session-contexts.js';
 import type { SessionApi } from '../session/session.interface.js';
 
@@ -8,7 +13,10 @@ import type { SessionApi } from '../session/session.interface.js';
  * through this pipe.
  */
 @Injectable()
-export class SessionPipe implements PipeTransform<ExecutionContext, SessionApi | Promise<SessionApi>> {
+export class SessionPipe implements PipeTransform<
+  ExecutionContext,
+  SessionApi | Promise<SessionApi>
+> {
   constructor(private readonly contexts: SessionContexts) {}
 
   transform(executionContext: ExecutionContext): SessionApi | Promise<SessionApi> {
@@ -16,7 +24,9 @@ export class SessionPipe implements PipeTransform<ExecutionContext, SessionApi |
   }
 }
 
-const SessionParam = createParamDecorator((_data: unknown, executionContext: ExecutionContext) => executionContext);
+const SessionParam = createParamDecorator(
+  (_data: unknown, executionContext: ExecutionContext) => executionContext,
+);
 
 /**
  * The session of the current request, typed by the app's data shape:
@@ -31,4 +41,6 @@ export function Session(): ParameterDecorator {
 }
 
 /** The per-request session (same name as the decorator, as in `@Session() session: Session`). */
-export interface Session<TData extends object = Record<string, unknown>> extends SessionApi<TData> {}
+export interface Session<
+  TData extends object = Record<string, unknown>,
+> extends SessionApi<TData> {}

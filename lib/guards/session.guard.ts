@@ -4,10 +4,7 @@ import type { SessionRequirement } from '../decorators/require-session.decorator
 import { SessionContexts } from '../http/session-contexts.js';
 import type { SessionApi } from '../session/session.interface.js';
 import { REQUIRE_SESSION_METADATA } from '../session.constants.js';
-import {
-  SessionForbiddenException,
-  SessionUnauthorizedException,
-} from '../session.exceptions.js';
+import { SessionForbiddenException, SessionUnauthorizedException } from '../session.exceptions.js';
 
 /**
  * Lets a request through only with a live, authenticated session; otherwise
@@ -30,7 +27,8 @@ export class SessionGuard implements CanActivate {
       [executionContext.getHandler(), executionContext.getClass()],
     );
     if (requirement?.roles) this.assertRoles(session, requirement.roles);
-    if (requirement?.freshWithinMs !== undefined) this.assertFresh(session, requirement.freshWithinMs);
+    if (requirement?.freshWithinMs !== undefined)
+      this.assertFresh(session, requirement.freshWithinMs);
     return true;
   }
 

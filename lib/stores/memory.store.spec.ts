@@ -41,6 +41,8 @@ describe('MemoryStore bounds', () => {
   });
 
   it('rejects a bad maxSessions with a clear error', () => {
-    expect(() => new MemoryStore({ maxSessions: 0 })).toThrow(/maxSessions must be a positive integer/);
+    expect(() => new MemoryStore({ maxSessions: 0 })).toThrow(
+      /maxSessions must be a positive integer/,
+    );
   });
 });

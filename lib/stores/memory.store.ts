@@ -42,7 +42,9 @@ export class MemoryStore implements SessionStore {
   constructor(options: MemoryStoreOptions = {}) {
     this.maxSessions = options.maxSessions ?? 100_000;
     if (!Number.isInteger(this.maxSessions) || this.maxSessions < 1) {
-      throw new TypeError(`MemoryStore: maxSessions must be a positive integer, got ${options.maxSessions}`);
+      throw new TypeError(
+        `MemoryStore: maxSessions must be a positive integer, got ${options.maxSessions}`,
+      );
     }
     this.now = options.now ?? Date.now;
     const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
@@ -76,7 +78,12 @@ export class MemoryStore implements SessionStore {
     return true;
   }
 
-  async rotate(oldKey: string, newKey: string, record: SessionRecord, ttlMs: number): Promise<void> {
+  async rotate(
+    oldKey: string,
+    newKey: string,
+    record: SessionRecord,
+    ttlMs: number,
+  ): Promise<void> {
     this.write(newKey, copyRecord(record), ttlMs);
     this.remove(oldKey);
   }
