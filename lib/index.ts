@@ -24,6 +24,7 @@ export {
   SessionForbiddenException,
   SessionStoreUnavailableException,
   CsrfForbiddenException,
+  TooManyInvalidSessionsException,
   type SessionErrorReason,
 } from './session.exceptions.js';
 /** Stores. */

@@ -3,7 +3,12 @@ import type { SessionEndReason } from './session/session.interface.js';
 
 /** Machine-readable reasons carried in the `reason` field of error bodies. */
 export type SessionErrorReason =
-  SessionEndReason | 'reauth_required' | 'forbidden' | 'store_unavailable';
+  | SessionEndReason
+  | 'reauth_required'
+  | 'forbidden'
+  | 'csrf'
+  | 'too_many_invalid_sessions'
+  | 'store_unavailable';
 
 /** Seconds a client is told to wait (Retry-After) while the store is down. */
 export const STORE_RETRY_AFTER_SECONDS = 2;
@@ -38,6 +43,23 @@ export class CsrfForbiddenException extends ForbiddenException {
 
   constructor(message = 'CSRF check failed') {
     super({ statusCode: HttpStatus.FORBIDDEN, message, error: 'Forbidden', reason: 'csrf' });
+  }
+}
+
+/** 429: this client presented too many unknown or badly signed session IDs. */
+export class TooManyInvalidSessionsException extends HttpException {
+  readonly reason = 'too_many_invalid_sessions';
+
+  constructor(message = 'Too many invalid session IDs; retry later') {
+    super(
+      {
+        statusCode: HttpStatus.TOO_MANY_REQUESTS,
+        message,
+        error: 'Too Many Requests',
+        reason: 'too_many_invalid_sessions',
+      },
+      HttpStatus.TOO_MANY_REQUESTS,
+    );
   }
 }
 

@@ -71,6 +71,16 @@ export interface SessionModuleOptions {
    * proxies, IPv6 privacy addresses). Default `[]`.
    */
   bindTo?: Array<'user-agent'>;
+  /**
+   * Guessing defence: a client (by address) that presents more than
+   * `maxFailures` unknown or badly signed session IDs within `window` is
+   * answered 429 on such requests (valid sessions from the same address are
+   * never refused) and `brute_force_suspected` is emitted. `trustProxy`: how
+   * many proxies in front of the app append to X-Forwarded-For (0: use the
+   * TCP peer). Counted in the store, so it holds across instances. Default
+   * `{ maxFailures: 100, window: '5m', trustProxy: 0 }`; `false` turns it off.
+   */
+  bruteForce?: false | { maxFailures?: number; window?: Duration; trustProxy?: number };
   /** `CsrfGuard` settings. */
   csrf?: {
     /**
@@ -98,6 +108,7 @@ export interface ResolvedSessionOptions {
   storeOutage: 'fail-closed' | 'anonymous';
   bindToUserAgent: boolean;
   csrfAllowedOrigins: string[];
+  bruteForce: { maxFailures: number; windowMs: number; trustProxy: number } | undefined;
   cookie: Required<Omit<SessionCookieOptions, 'domain'>> & { domain?: string };
 }
 
@@ -292,6 +303,23 @@ export function resolveSessionOptions(raw: SessionModuleOptions): ResolvedSessio
   ) {
     problems.push("csrf.allowedOrigins must be a list of origins like 'https://app.example.com'");
   }
+  let bruteForce: ResolvedSessionOptions['bruteForce'];
+  if (raw.bruteForce !== false) {
+    const given = raw.bruteForce ?? {};
+    const maxFailures = given.maxFailures ?? 100;
+    const windowMs = parseDuration(given.window ?? '5m');
+    const trustProxy = given.trustProxy ?? 0;
+    if (!Number.isInteger(maxFailures) || maxFailures < 1) {
+      problems.push('bruteForce.maxFailures must be a positive integer');
+    }
+    if (windowMs === undefined) {
+      problems.push("bruteForce.window must be a positive duration such as '5m'");
+    }
+    if (!Number.isInteger(trustProxy) || trustProxy < 0) {
+      problems.push('bruteForce.trustProxy must be the number of trusted proxies (0 or more)');
+    }
+    bruteForce = { maxFailures, windowMs: windowMs ?? 0, trustProxy };
+  }
   if (raw.bindTo !== undefined && !Array.isArray(raw.bindTo)) {
     problems.push("bindTo must be an array, e.g. ['user-agent']");
   }
@@ -310,6 +338,7 @@ export function resolveSessionOptions(raw: SessionModuleOptions): ResolvedSessio
     storeOutage: raw.storeOutage ?? 'fail-closed',
     bindToUserAgent: raw.bindTo?.includes('user-agent') ?? false,
     csrfAllowedOrigins: (allowedOrigins as string[]).map((o) => o.toLowerCase()),
+    bruteForce,
     cookie: { name, secure, sameSite, path, domain, httpOnly: cookieIn.httpOnly ?? true },
   };
 }

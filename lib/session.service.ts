@@ -61,9 +61,26 @@ export class SessionService {
   /** Logs a user out everywhere (optionally except one session); answers how many were revoked. */
   async revokeAllForUser(userId: string, options: { except?: string } = {}): Promise<number> {
     const entries = await this.liveEntries(userId);
+    const kept = entries.find((e) => e.record.handle === options.except);
+    const doomed = entries.filter((e) => e !== kept);
+    const { store, options: resolved } = this.engine;
+    if (store.revokeAllForUser) {
+      // One store operation instead of one per session (the listing above names them for events).
+      const revoked = await this.engine.outage.run(() =>
+        store.revokeAllForUser!(String(userId), Date.now(), resolved.endedRetentionMs, kept?.key),
+      );
+      for (const { record } of doomed) {
+        this.events.emit({
+          type: 'revoked',
+          handle: record.handle,
+          userId: record.userId,
+          reason: 'all',
+        });
+      }
+      return revoked;
+    }
     let revoked = 0;
-    for (const entry of entries) {
-      if (entry.record.handle === options.except) continue;
+    for (const entry of doomed) {
       if (await this.revokeEntry(entry, 'all')) revoked++;
     }
     return revoked;

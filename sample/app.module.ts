@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { RedisStore, SessionModule, type SessionStore } from '../lib/index.js';
 import { AppController } from './app.controller.js';
+import { AppPageController } from './app-page.controller.js';
 import { AuthController } from './auth.controller.js';
 import { PrefsController } from './prefs.controller.js';
 import type { SampleConfig } from './sample.config.js';
@@ -24,6 +25,7 @@ export class AppModule {
           cookie: { secure: config.production },
           bindTo: config.bindUserAgent ? ['user-agent'] : [],
           csrf: { allowedOrigins: config.csrfAllowedOrigins },
+          bruteForce: { maxFailures: config.maxIdFailures, trustProxy: config.trustProxy },
         }),
       ],
       controllers: [
@@ -31,6 +33,7 @@ export class AppModule {
         AuthController,
         PrefsController,
         SessionsController,
+        AppPageController,
         createSecurityController(config.freshWithinMs),
       ],
       providers: [UsersService],

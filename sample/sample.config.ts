@@ -12,6 +12,10 @@ export interface SampleConfig {
   freshWithinMs: number;
   bindUserAgent: boolean;
   csrfAllowedOrigins: string[];
+  /** Guessing defence: invalid session IDs per client per 5 minutes before 429. */
+  maxIdFailures: number;
+  /** Proxies in front of the app that append to X-Forwarded-For. */
+  trustProxy: number;
   production: boolean;
 }
 
@@ -50,6 +54,8 @@ export function readSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     idleTimeoutMs: positiveInt(env, 'SESSION_IDLE_TIMEOUT_MS', 1_800_000),
     absoluteTimeoutMs: positiveInt(env, 'SESSION_ABSOLUTE_TIMEOUT_MS', 28_800_000),
     freshWithinMs: positiveInt(env, 'SESSION_FRESH_WITHIN_MS', 300_000),
+    maxIdFailures: positiveInt(env, 'SESSION_MAX_ID_FAILURES', 100),
+    trustProxy: env.TRUST_PROXY ? positiveInt(env, 'TRUST_PROXY', 0) : 0,
     bindUserAgent: env.SESSION_BIND_USER_AGENT === '1',
     csrfAllowedOrigins: (env.CSRF_ALLOWED_ORIGINS ?? '')
       .split(',')

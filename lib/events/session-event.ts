@@ -7,6 +7,7 @@ export type SessionEventType =
   | 'expired'
   | 'revoked'
   | 'hijack_suspected'
+  | 'brute_force_suspected'
   | 'store_unavailable'
   | 'store_recovered';
 

@@ -5,6 +5,9 @@ import {
   STORE_RETRY_AFTER_SECONDS,
 } from '../session.exceptions.js';
 import { SessionStoreUnavailableError } from '../stores/store-outage.js';
+import { TooManyFailuresError } from '../session/failure-limiter.js';
+import { TooManyInvalidSessionsException } from '../session.exceptions.js';
+import { clientIp } from './client-ip.js';
 import type { HttpBinding, PlatformRequest } from './http-binding.js';
 
 /**
@@ -41,6 +44,7 @@ export class SessionRequestContext implements SessionPersistence {
         this.request.headers.cookie,
         this,
         this.request.headers['user-agent'],
+        () => clientIp(this.request, this.engine.options.bruteForce?.trustProxy ?? 0),
       );
       if (!(result instanceof Promise)) return this.settle(result);
       this.loading = result.then(
@@ -131,6 +135,12 @@ export class SessionRequestContext implements SessionPersistence {
   }
 
   private translate(error: unknown): unknown {
+    if (error instanceof TooManyFailuresError) {
+      if (!this.binding.headersSent(this.response)) {
+        this.binding.setHeader(this.response, 'Retry-After', String(error.retryAfterSeconds));
+      }
+      return new TooManyInvalidSessionsException();
+    }
     if (!(error instanceof SessionStoreUnavailableError)) return error;
     if (!this.binding.headersSent(this.response)) {
       this.binding.setHeader(this.response, 'Retry-After', String(STORE_RETRY_AFTER_SECONDS));

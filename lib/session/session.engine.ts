@@ -8,6 +8,7 @@ import type { SessionStore } from '../stores/session-store.interface.js';
 import { StoreOutageMonitor } from '../stores/store-outage.js';
 import { RequestSession, type SessionPersistence } from './request-session.js';
 import { generateSessionHandle, generateSessionId, sessionStoreKey } from './session-id.js';
+import { FailureLimiter } from './failure-limiter.js';
 import { BOUND_AGENT_KEY } from './internal-keys.js';
 import type { SessionEndReason } from './session.interface.js';
 import { CsrfTokens } from '../csrf/csrf-tokens.js';
@@ -30,6 +31,7 @@ export class SessionEngine {
   readonly store: SessionStore;
   readonly outage: StoreOutageMonitor;
   readonly csrf: CsrfTokens;
+  private readonly limiter?: FailureLimiter;
 
   constructor(
     readonly options: ResolvedSessionOptions,
@@ -40,6 +42,10 @@ export class SessionEngine {
     this.store = options.store;
     this.outage = new StoreOutageMonitor(events);
     this.csrf = new CsrfTokens(options.secrets);
+    if (options.bruteForce) {
+      const { maxFailures, windowMs } = options.bruteForce;
+      this.limiter = new FailureLimiter(this.store, this.outage, events, maxFailures, windowMs);
+    }
   }
 
   /**
@@ -51,6 +57,7 @@ export class SessionEngine {
     cookieHeader: unknown,
     persistence: SessionPersistence,
     userAgent?: unknown,
+    client?: () => string,
   ): RequestSession | Promise<RequestSession> {
     const now = Date.now();
     const agent = this.options.bindToUserAgent ? agentDigest(userAgent) : undefined;
@@ -58,8 +65,11 @@ export class SessionEngine {
     // Synchronous answers for the common cases: most visitors have no cookie.
     if (raw === undefined) return this.fresh(persistence, undefined, now, agent);
     const verified = this.signer.verify(raw);
-    if (!verified) return this.fresh(persistence, 'no_session', now, agent);
-    return this.lookup(verified, persistence, now, agent);
+    if (!verified) {
+      const fresh = this.fresh(persistence, 'no_session', now, agent);
+      return this.limiter && client ? this.limiter.fail(client()).then(() => fresh) : fresh;
+    }
+    return this.lookup(verified, persistence, now, agent, client);
   }
 
   private async lookup(
@@ -67,11 +77,16 @@ export class SessionEngine {
     persistence: SessionPersistence,
     now: number,
     agent: string | undefined,
+    client: (() => string) | undefined,
   ): Promise<RequestSession> {
     const key = sessionStoreKey(verified.id);
     const record = await this.outage.run(() => this.store.get(key));
-    if (!record) return this.fresh(persistence, 'no_session', now);
-    if (record.revokedAt !== undefined) return this.fresh(persistence, 'revoked', now);
+    if (!record) {
+      // A well-signed ID the store never heard of (or forgot): counts as a guess too.
+      if (this.limiter && client) await this.limiter.fail(client());
+      return this.fresh(persistence, 'no_session', now, agent);
+    }
+    if (record.revokedAt !== undefined) return this.fresh(persistence, 'revoked', now, agent);
     const { idleTimeoutMs, absoluteTimeoutMs } = this.options;
     if (now >= record.createdAt + absoluteTimeoutMs) {
       return this.end(persistence, record, 'absolute_timeout', now, agent);

@@ -35,6 +35,7 @@ export class MemoryStore implements SessionStore {
   private readonly entries = new Map<string, Entry>();
   private readonly byUser = new Map<string, Set<string>>();
   private readonly expiries = new ExpiryHeap();
+  private readonly counters = new Map<string, { count: number; resetAt: number }>();
   private readonly maxSessions: number;
   private readonly now: () => number;
   private sweeper?: NodeJS.Timeout;
@@ -116,6 +117,17 @@ export class MemoryStore implements SessionStore {
     return sessions;
   }
 
+  async incrementCounter(key: string, windowMs: number): Promise<number> {
+    const now = this.now();
+    let counter = this.counters.get(key);
+    if (!counter || counter.resetAt <= now) {
+      if (this.counters.size >= this.maxSessions) this.sweepCounters(now);
+      counter = { count: 0, resetAt: now + windowMs };
+      this.counters.set(key, counter);
+    }
+    return ++counter.count;
+  }
+
   /** Stops the sweeper and forgets everything. */
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
@@ -123,6 +135,7 @@ export class MemoryStore implements SessionStore {
     this.entries.clear();
     this.byUser.clear();
     this.expiries.clear();
+    this.counters.clear();
   }
 
   /** Deletes every expired session now (also runs on a timer). */
@@ -132,6 +145,14 @@ export class MemoryStore implements SessionStore {
       if (entry.expiresAt <= now) this.remove(key);
     }
     this.expiries.compact((key, expiresAt) => this.entries.get(key)?.expiresAt === expiresAt);
+    this.sweepCounters(now);
+  }
+
+  private sweepCounters(now: number): void {
+    for (const [key, counter] of this.counters)
+      if (counter.resetAt <= now) this.counters.delete(key);
+    // Still full of live counters (an attack from very many addresses): start over, stay bounded.
+    if (this.counters.size >= this.maxSessions) this.counters.clear();
   }
 
   private live(key: string): Entry | undefined {

@@ -36,6 +36,26 @@ export interface SessionStore {
   revoke(key: string, revokedAt: number, ttlMs: number): Promise<boolean>;
   /** Live sessions of a user (tombstones and expired entries left out, stale index entries pruned). */
   listForUser(userId: string): Promise<UserSessionEntry[]>;
+  /**
+   * Optional fast path for "log out everywhere": revokes every live session
+   * of `userId` except the one under `exceptKey` (each becomes a tombstone
+   * kept `ttlMs`, as with `revoke`), in one round trip where the store can.
+   * Answers how many sessions were revoked. Callers without it fall back to
+   * `listForUser` + `revoke`.
+   */
+  revokeAllForUser?(
+    userId: string,
+    revokedAt: number,
+    ttlMs: number,
+    exceptKey?: string,
+  ): Promise<number>;
+  /**
+   * Optional fixed-window counter (guessing defence): adds one to `key` and
+   * answers the new count; the count starts at 1 and the key expires
+   * `windowMs` after its first increment. Shared by every app instance when
+   * the store is. Without it the module counts per process.
+   */
+  incrementCounter?(key: string, windowMs: number): Promise<number>;
   /** Releases timers and connections the store owns. */
   close?(): Promise<void>;
 }
