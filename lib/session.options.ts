@@ -81,6 +81,15 @@ export interface SessionModuleOptions {
    * `{ maxFailures: 100, window: '5m', trustProxy: 0 }`; `false` turns it off.
    */
   bruteForce?: false | { maxFailures?: number; window?: Duration; trustProxy?: number };
+  /**
+   * Periodic renewal (OWASP "renewal timeout"): a live session gets a new ID
+   * once `every` has passed since its last rotation. For `grace` the old ID
+   * still resolves to the new session (reads and writes), so requests the
+   * client already had in flight are not logged out; then it dies.
+   * Privilege rotations (log-in, role change, logout) never have a grace.
+   * Default: off.
+   */
+  rotation?: { every: Duration; grace?: Duration };
   /** `CsrfGuard` settings. */
   csrf?: {
     /**
@@ -108,6 +117,7 @@ export interface ResolvedSessionOptions {
   storeOutage: 'fail-closed' | 'anonymous';
   bindToUserAgent: boolean;
   csrfAllowedOrigins: string[];
+  rotation: { everyMs: number; graceMs: number } | undefined;
   bruteForce: { maxFailures: number; windowMs: number; trustProxy: number } | undefined;
   cookie: Required<Omit<SessionCookieOptions, 'domain'>> & { domain?: string };
 }
@@ -303,6 +313,19 @@ export function resolveSessionOptions(raw: SessionModuleOptions): ResolvedSessio
   ) {
     problems.push("csrf.allowedOrigins must be a list of origins like 'https://app.example.com'");
   }
+  let rotation: ResolvedSessionOptions['rotation'];
+  if (raw.rotation !== undefined) {
+    const everyMs = parseDuration(raw.rotation?.every);
+    const graceMs = raw.rotation?.grace === undefined ? 10_000 : parseDuration(raw.rotation.grace);
+    if (everyMs === undefined)
+      problems.push("rotation.every must be a positive duration such as '15m'");
+    if (graceMs === undefined)
+      problems.push("rotation.grace must be a positive duration such as '10s'");
+    if (everyMs !== undefined && graceMs !== undefined && graceMs >= everyMs) {
+      problems.push('rotation.grace must be shorter than rotation.every');
+    }
+    rotation = { everyMs: everyMs ?? 0, graceMs: graceMs ?? 0 };
+  }
   let bruteForce: ResolvedSessionOptions['bruteForce'];
   if (raw.bruteForce !== false) {
     const given = raw.bruteForce ?? {};
@@ -339,6 +362,7 @@ export function resolveSessionOptions(raw: SessionModuleOptions): ResolvedSessio
     bindToUserAgent: raw.bindTo?.includes('user-agent') ?? false,
     csrfAllowedOrigins: (allowedOrigins as string[]).map((o) => o.toLowerCase()),
     bruteForce,
+    rotation,
     cookie: { name, secure, sameSite, path, domain, httpOnly: cookieIn.httpOnly ?? true },
   };
 }

@@ -26,6 +26,9 @@ export class AppModule {
           bindTo: config.bindUserAgent ? ['user-agent'] : [],
           csrf: { allowedOrigins: config.csrfAllowedOrigins },
           bruteForce: { maxFailures: config.maxIdFailures, trustProxy: config.trustProxy },
+          rotation: config.rotateEveryMs
+            ? { every: config.rotateEveryMs, grace: config.rotationGraceMs }
+            : undefined,
         }),
       ],
       controllers: [

@@ -14,6 +14,9 @@ export interface SampleConfig {
   csrfAllowedOrigins: string[];
   /** Guessing defence: invalid session IDs per client per 5 minutes before 429. */
   maxIdFailures: number;
+  /** Periodic ID renewal and its grace period (both unset: off). */
+  rotateEveryMs?: number;
+  rotationGraceMs?: number;
   /** Proxies in front of the app that append to X-Forwarded-For. */
   trustProxy: number;
   production: boolean;
@@ -55,6 +58,12 @@ export function readSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     absoluteTimeoutMs: positiveInt(env, 'SESSION_ABSOLUTE_TIMEOUT_MS', 28_800_000),
     freshWithinMs: positiveInt(env, 'SESSION_FRESH_WITHIN_MS', 300_000),
     maxIdFailures: positiveInt(env, 'SESSION_MAX_ID_FAILURES', 100),
+    rotateEveryMs: env.SESSION_ROTATE_EVERY_MS
+      ? positiveInt(env, 'SESSION_ROTATE_EVERY_MS', 0)
+      : undefined,
+    rotationGraceMs: env.SESSION_ROTATION_GRACE_MS
+      ? positiveInt(env, 'SESSION_ROTATION_GRACE_MS', 0)
+      : undefined,
     trustProxy: env.TRUST_PROXY ? positiveInt(env, 'TRUST_PROXY', 0) : 0,
     bindUserAgent: env.SESSION_BIND_USER_AGENT === '1',
     csrfAllowedOrigins: (env.CSRF_ALLOWED_ORIGINS ?? '')

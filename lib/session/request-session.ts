@@ -23,7 +23,7 @@ export interface SessionMeta {
 }
 
 /** A rotation the next commit must perform. `logIn` also starts a new session record. */
-export type PendingRotation = 'login' | 'privilege' | 'regenerate';
+export type PendingRotation = 'login' | 'privilege' | 'regenerate' | 'periodic';
 
 /**
  * The in-memory session of one request. It only records what the app did;
@@ -46,6 +46,11 @@ export class RequestSession implements SessionApi {
   staleCookie = false;
   /** The cookie was signed with a retired secret: re-issue it with the current one. */
   resignCookie = false;
+  /**
+   * Reached through a forwarding record (an old ID within its grace period):
+   * reads and writes go to the new session; the cookie is not touched.
+   */
+  forwarded = false;
   /** Digest of this request's User-Agent, when sessions are bound to it. */
   agentDigest: string | undefined;
 

@@ -9,7 +9,7 @@ import { StoreOutageMonitor } from '../stores/store-outage.js';
 import { RequestSession, type SessionPersistence } from './request-session.js';
 import { generateSessionHandle, generateSessionId, sessionStoreKey } from './session-id.js';
 import { FailureLimiter } from './failure-limiter.js';
-import { BOUND_AGENT_KEY } from './internal-keys.js';
+import { BOUND_AGENT_KEY, MOVED_TO_KEY, ROTATED_AT_KEY } from './internal-keys.js';
 import type { SessionEndReason } from './session.interface.js';
 import { CsrfTokens } from '../csrf/csrf-tokens.js';
 
@@ -87,6 +87,8 @@ export class SessionEngine {
       return this.fresh(persistence, 'no_session', now, agent);
     }
     if (record.revokedAt !== undefined) return this.fresh(persistence, 'revoked', now, agent);
+    const movedTo = record.data[MOVED_TO_KEY];
+    if (movedTo !== undefined) return this.follow(verified, movedTo, persistence, now, agent);
     const { idleTimeoutMs, absoluteTimeoutMs } = this.options;
     if (now >= record.createdAt + absoluteTimeoutMs) {
       return this.end(persistence, record, 'absolute_timeout', now, agent);
@@ -106,6 +108,51 @@ export class SessionEngine {
       this.csrf,
     );
     session.resignCookie = verified.signedWithRetiredSecret;
+    session.agentDigest = agent;
+    return session;
+  }
+
+  /**
+   * An old ID within its grace period: load the session it was renewed into
+   * (one more read). Only one hop: a forward never points to another forward.
+   */
+  private async follow(
+    verified: VerifiedId,
+    movedTo: string,
+    persistence: SessionPersistence,
+    now: number,
+    agent: string | undefined,
+  ): Promise<RequestSession> {
+    let key: unknown;
+    try {
+      key = JSON.parse(movedTo);
+    } catch {
+      key = undefined;
+    }
+    const record =
+      typeof key === 'string' ? await this.outage.run(() => this.store.get(key as string)) : null;
+    const { idleTimeoutMs, absoluteTimeoutMs } = this.options;
+    if (
+      !record ||
+      record.revokedAt !== undefined ||
+      record.data[MOVED_TO_KEY] !== undefined ||
+      now >= record.createdAt + absoluteTimeoutMs ||
+      now >= record.lastSeenAt + idleTimeoutMs
+    ) {
+      return this.fresh(persistence, 'no_session', now, agent);
+    }
+    if (agent !== undefined && !this.agentMatches(record, agent)) {
+      return this.fresh(persistence, 'no_session', now, agent);
+    }
+    const session = new RequestSession(
+      persistence,
+      this.options,
+      { id: verified.id, key: key as string, record },
+      undefined,
+      now,
+      this.csrf,
+    );
+    session.forwarded = true;
     session.agentDigest = agent;
     return session;
   }
@@ -140,7 +187,17 @@ export class SessionEngine {
     if (session.persisted === null) return session.hasContent || session.staleCookie;
     if (session.pendingRotation !== undefined || session.resignCookie) return true;
     if (now - session.meta.lastSeenAt >= this.options.touchAfterMs) return true;
+    if (this.renewalDue(session, now)) return true;
     return session.data.mayHaveChanged;
+  }
+
+  /** Periodic renewal is on and this session's ID is older than `rotation.every`. */
+  private renewalDue(session: RequestSession, now: number): boolean {
+    const rotation = this.options.rotation;
+    if (!rotation || session.forwarded || session.persisted === null) return false;
+    const rotatedAt = session.internalGet(ROTATED_AT_KEY);
+    const since = typeof rotatedAt === 'number' ? rotatedAt : session.meta.createdAt;
+    return now - since >= rotation.everyMs;
   }
 
   /**
@@ -152,6 +209,9 @@ export class SessionEngine {
     if (session.persisted === null) {
       if (session.hasContent) return this.create(session, now);
       return this.takeStaleCookie(session);
+    }
+    if (!session.pendingRotation && this.renewalDue(session, now)) {
+      session.pendingRotation = 'periodic';
     }
     if (session.pendingRotation) return this.rotate(session, now);
 
@@ -267,13 +327,28 @@ export class SessionEngine {
       Object.assign(session.meta, { handle: generateSessionHandle(), createdAt: now });
     }
     session.meta.lastSeenAt = now;
+    if (this.options.rotation) session.data.set(ROTATED_AT_KEY, now);
     const id = generateSessionId();
     const key = sessionStoreKey(id);
     const oldKey = session.key!;
     const record = this.toRecord(session);
-    await this.outage.run(() =>
-      this.store.rotate(oldKey, key, record, this.ttl(record.createdAt, now)),
-    );
+    const ttl = this.ttl(record.createdAt, now);
+    if (reason === 'periodic') {
+      // Renewal with a grace period: the new session first, then the old key
+      // becomes a short-lived pointer to it (not in the user's index).
+      const forward: SessionRecord = {
+        handle: record.handle,
+        createdAt: record.createdAt,
+        lastSeenAt: now,
+        data: { [MOVED_TO_KEY]: JSON.stringify(key) },
+      };
+      await this.outage.run(async () => {
+        await this.store.set(key, record, ttl);
+        await this.store.set(oldKey, forward, this.options.rotation!.graceMs);
+      });
+    } else {
+      await this.outage.run(() => this.store.rotate(oldKey, key, record, ttl));
+    }
     this.committed(session, id, key, record);
     const { handle, userId } = record;
     this.events.emit({

@@ -69,7 +69,12 @@ export function runSessionStoreContract(name: string, makeHarness: () => Promise
 
     it('keeps values exactly, including unicode and empty strings', async () => {
       const k = key();
-      const data = { emoji: '"😀 ✓"', empty: '""', nested: '{"a":[1,{"b":null}]}', odd: '"a:b\\r\\n*"' };
+      const data = {
+        emoji: '"😀 ✓"',
+        empty: '""',
+        nested: '{"a":[1,{"b":null}]}',
+        odd: '"a:b\\r\\n*"',
+      };
       await store.set(k, record({ data }), HOUR);
       expect((await store.get(k))!.data).toEqual(data);
     });
@@ -78,7 +83,11 @@ export function runSessionStoreContract(name: string, makeHarness: () => Promise
       const k = key();
       await store.set(k, record(), HOUR);
       expect(await store.update(k, { set: { views: '2', theme: '"dark"' } }, HOUR)).toBe(true);
-      expect((await store.get(k))!.data).toEqual({ views: '2', cart: '["apple"]', theme: '"dark"' });
+      expect((await store.get(k))!.data).toEqual({
+        views: '2',
+        cart: '["apple"]',
+        theme: '"dark"',
+      });
       expect(await store.update(k, { unset: ['cart'], lastSeenAt: 777 }, HOUR)).toBe(true);
       const after = (await store.get(k))!;
       expect(after.data).toEqual({ views: '2', theme: '"dark"' });
@@ -92,7 +101,9 @@ export function runSessionStoreContract(name: string, makeHarness: () => Promise
         Array.from({ length: 20 }, (_, i) => store.update(k, { set: { [`k${i}`]: `${i}` } }, HOUR)),
       );
       const data = (await store.get(k))!.data;
-      expect(Object.keys(data).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `k${i}`).sort());
+      expect(Object.keys(data).sort()).toEqual(
+        Array.from({ length: 20 }, (_, i) => `k${i}`).sort(),
+      );
     });
 
     it('update never creates a record', async () => {
@@ -194,6 +205,81 @@ export function runSessionStoreContract(name: string, makeHarness: () => Promise
       await store.revoke(k, Date.now(), 100);
       await sleep(250);
       expect(await store.get(k)).toBeNull();
+    });
+
+    it('revoke and destroy leave the other sessions of the user listed', async () => {
+      const u = user();
+      const [a, b, c] = [key(), key(), key()];
+      for (const k of [a, b, c]) await store.set(k, record({ userId: u }), HOUR);
+      await store.revoke(a, 1, HOUR);
+      await store.destroy(b);
+      expect((await store.listForUser(u)).map((e) => e.key)).toEqual([c]);
+    });
+
+    it('a tombstone keeps handle and timestamps only', async () => {
+      const k = key();
+      const r = record({ userId: user(), roles: ['admin'], authenticatedAt: 5 });
+      await store.set(k, r, HOUR);
+      await store.revoke(k, 9, HOUR);
+      expect(await store.get(k)).toEqual({
+        handle: r.handle,
+        createdAt: r.createdAt,
+        lastSeenAt: r.lastSeenAt,
+        revokedAt: 9,
+        data: {},
+      });
+    });
+
+    it('update of lastSeenAt alone keeps the data', async () => {
+      const k = key();
+      const r = record({ userId: user() });
+      await store.set(k, r, HOUR);
+      expect(await store.update(k, { lastSeenAt: r.lastSeenAt + 5 }, HOUR)).toBe(true);
+      expect(await store.get(k)).toEqual({ ...r, lastSeenAt: r.lastSeenAt + 5 });
+    });
+
+    it('data key names that look like metadata stay data', async () => {
+      const k = key();
+      const data = { h: '"x"', u: '"y"', userId: '"z"', 'd:nested': '1', '': '2' };
+      const r = record({ data });
+      await store.set(k, r, HOUR);
+      await store.update(k, { set: { r: '"roles?"' }, unset: ['h'] }, HOUR);
+      const got = (await store.get(k))!;
+      expect(got.data).toEqual({
+        u: '"y"',
+        userId: '"z"',
+        'd:nested': '1',
+        '': '2',
+        r: '"roles?"',
+      });
+      expect(got.handle).toBe(r.handle);
+      expect(got.userId).toBeUndefined();
+      expect(got.roles).toBeUndefined();
+    });
+
+    it('revokeAllForUser (when the store has it) revokes all but one, and only that user', async () => {
+      if (!store.revokeAllForUser) return; // optional method
+      const u = user();
+      const other = user();
+      const keys = [key(), key(), key()];
+      for (const k of keys) await store.set(k, record({ userId: u }), HOUR);
+      const foreign = key();
+      await store.set(foreign, record({ userId: other }), HOUR);
+      expect(await store.revokeAllForUser(u, 777, HOUR, keys[0])).toBe(2);
+      expect((await store.listForUser(u)).map((e) => e.key)).toEqual([keys[0]]);
+      expect((await store.get(keys[1]))!.revokedAt).toBe(777);
+      expect((await store.get(foreign))!.revokedAt).toBeUndefined();
+      expect(await store.revokeAllForUser(u, 778, HOUR)).toBe(1);
+      expect(await store.listForUser(u)).toEqual([]);
+      expect(await store.revokeAllForUser(user(), 779, HOUR)).toBe(0);
+    });
+
+    it('re-setting a user session as an anonymous record takes it out of the listing', async () => {
+      const k = key();
+      const u = user();
+      await store.set(k, record({ userId: u }), HOUR);
+      await store.set(k, record(), HOUR);
+      expect(await store.listForUser(u)).toEqual([]);
     });
 
     it('re-setting a key under another user moves the index entry', async () => {
