@@ -1,0 +1,536 @@
+import { createRequire } from 'node:module';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import {
+  isNodeRedisClient,
+  NodeRedisDriver,
+  type NodeRedisClientLike,
+  type NodeRedisClusterLike,
+} from './redis/node-redis.adapter.js';
+import {
+  IoredisDriver,
+  isIoredisClient,
+  runScript,
+  type RedisDriver,
+} from './redis/redis-driver.js';
+import {
+  DESTROY,
+  EXTEND,
+  INDEX_ADD,
+  LIST,
+  PRUNE,
+  PUT,
+  REVOKE,
+  REVOKE_ALL,
+  UPDATE,
+} from './redis/redis.scripts.js';
+import { DATA_FIELD_PREFIX, decodeRecord, encodeRecord } from './redis/session-hash.js';
+import type { SessionPatch, SessionRecord, UserSessionEntry } from './session-record.js';
+import type { SessionStore } from './session-store.interface.js';
+
+/**
+ * Options of {@link RedisStore}: give exactly one of `client`, `url` or
+ * `redisOptions` (`url` may be combined with `redisOptions`).
+ */
+export interface RedisStoreOptions {
+  /**
+   * A client the app owns and closes: an ioredis `Redis` or `Cluster` (the
+   * documented default), or a connected node-redis client or cluster
+   * (`createClient()` / `createCluster()` from `redis`). The store never
+   * closes it. Recommended so that a Redis outage fails requests fast
+   * instead of queueing them (the store also gives up on any call after
+   * `operationTimeoutMs`, whatever the client does):
+   *
+   * - ioredis `Redis`: `{ commandTimeout: 1000, maxRetriesPerRequest: 1,
+   *   retryStrategy: (n) => Math.min(n * 100, 1000) }` (retrying forever);
+   *   no `keyPrefix` (use `prefix`).
+   * - ioredis `Cluster`: `{ clusterRetryStrategy: (n) => Math.min(n * 100,
+   *   1000), redisOptions: { commandTimeout: 1000, maxRetriesPerRequest: 1 } }`.
+   * - node-redis: `{ disableOfflineQueue: true, socket: { reconnectStrategy:
+   *   (n) => Math.min(n * 100, 1000) } }`, plus an `'error'` listener (node-redis
+   *   throws on unhandled error events).
+   *
+   * Default: none.
+   */
+  client?: Redis | Cluster | NodeRedisClientLike | NodeRedisClusterLike;
+  /**
+   * `redis://` or `rediss://` URL of a standalone server; the store creates
+   * an ioredis client (with the fast-failure settings above) and closes it in
+   * `close()`. Default: none.
+   */
+  url?: string;
+  /**
+   * ioredis options for a client the store creates and closes; they override
+   * the store's fast-failure defaults. Default: none.
+   */
+  redisOptions?: RedisOptions;
+  /**
+   * Prefix of every key the store writes: sessions are `<prefix><key>`, user
+   * indexes `<prefix>user:<userId>`. Default `'sess:'`.
+   */
+  prefix?: string;
+  /**
+   * Most live sessions one user may hold; a set or rotate beyond it revokes
+   * that user's sessions indexed longest ago (logged in or rotated first),
+   * leaving tombstones so they are told `revoked`. Default: no limit.
+   */
+  maxSessionsPerUser?: number;
+  /**
+   * Upper bound, in ms, on any store call: past it the call rejects even if
+   * the client would keep waiting (an app-owned client with an unbounded
+   * offline queue, a Cluster that is re-discovering its nodes). Default `1500`.
+   */
+  operationTimeoutMs?: number;
+}
+
+/** A Redis call failed; the message never carries keys, IDs or session data. */
+export class RedisStoreError extends Error {
+  constructor(operation: string, reason: string) {
+    super(`RedisStore.${operation} failed: ${reason}`);
+    this.name = 'RedisStoreError';
+  }
+}
+
+/**
+ * How long a user index outlives the sessions it lists (each session records
+ * this horizon and extends it when its own TTL would pass it), so that a
+ * sliding session never outlives its index entry and an index extension is
+ * rarely needed (once per day of activity).
+ */
+const INDEX_GRACE_MS = 24 * 3_600_000;
+/** Cluster: index entries younger than this are never pruned (their write may be in flight). */
+const PRUNE_GRACE_MS = 10_000;
+/** Cluster: the index node's clock and a session node's clock may differ by this much. */
+const CLOCK_MARGIN_MS = 60_000;
+
+/** Settings for clients the store creates: fail fast while Redis is down, reconnect forever. */
+const FAST_FAILURE: RedisOptions = {
+  commandTimeout: 1_000,
+  maxRetriesPerRequest: 1,
+  connectTimeout: 1_000,
+  retryStrategy: (times) => Math.min(times * 100, 1_000),
+};
+
+/**
+ * Sessions in Redis (standalone or Cluster), shared by every app instance.
+ *
+ * A session is a hash (one field per top-level data key plus metadata), so a
+ * delta save writes only the changed fields and concurrent writes of
+ * different keys both survive. A user's sessions are listed in a sorted set
+ * `<prefix>user:<userId>` with a TTL, pruned lazily.
+ *
+ * On standalone Redis every operation is one round trip: one script, run by
+ * SHA, or one HGETALL for `get`. On Cluster a session and its user index live
+ * on different slots, so set, rotate, destroy and revoke take a few ordered
+ * steps (see each method); `get` and `update` stay one round trip.
+ */
+export class RedisStore implements SessionStore {
+  private readonly driver: RedisDriver;
+  private readonly owned: boolean;
+  private readonly prefix: string;
+  private readonly maxSessionsPerUser: number;
+  private readonly operationTimeoutMs: number;
+  private readonly inline: string;
+
+  constructor(options: RedisStoreOptions) {
+    const sources = [options.client, options.url ?? options.redisOptions].filter(Boolean);
+    if (sources.length !== 1) {
+      throw new TypeError('RedisStore: pass exactly one of `client`, `url` or `redisOptions`');
+    }
+    this.prefix = options.prefix ?? 'sess:';
+    this.maxSessionsPerUser = options.maxSessionsPerUser ?? 0;
+    if (
+      options.maxSessionsPerUser !== undefined &&
+      !(Number.isInteger(this.maxSessionsPerUser) && this.maxSessionsPerUser > 0)
+    ) {
+      throw new TypeError(
+        `RedisStore: maxSessionsPerUser must be a positive integer, got ${options.maxSessionsPerUser}`,
+      );
+    }
+    this.operationTimeoutMs = options.operationTimeoutMs ?? 1_500;
+    if (options.client) {
+      if (isIoredisClient(options.client)) this.driver = new IoredisDriver(options.client);
+      else if (isNodeRedisClient(options.client)) this.driver = new NodeRedisDriver(options.client);
+      else
+        throw new TypeError('RedisStore: `client` is neither an ioredis nor a node-redis client');
+      this.owned = false;
+    } else {
+      this.driver = new IoredisDriver(createIoredis(options.url, options.redisOptions));
+      this.owned = true;
+    }
+    this.inline = this.driver.isCluster ? '0' : '1';
+  }
+
+  /** One HGETALL on both topologies; anything but a hash this store wrote reads as no session. */
+  async get(key: string): Promise<SessionRecord | null> {
+    return this.run('get', async () => {
+      try {
+        return decodeRecord(
+          await this.driver.send(['HGETALL', this.sessionKey(key)], this.sessionKey(key)),
+        );
+      } catch (error) {
+        if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return null;
+        throw error;
+      }
+    });
+  }
+
+  async set(key: string, record: SessionRecord, ttlMs: number): Promise<void> {
+    await this.run('set', () => this.put(key, undefined, record, ttlMs));
+  }
+
+  async update(key: string, patch: SessionPatch, ttlMs: number): Promise<boolean> {
+    return this.run('update', async () => {
+      const k = this.sessionKey(key);
+      const ttl = String(toTtl(ttlMs));
+      const pairs: string[] = [];
+      for (const [name, value] of Object.entries(patch.set ?? {}))
+        pairs.push(DATA_FIELD_PREFIX + name, value);
+      const unset = (patch.unset ?? []).map((name) => DATA_FIELD_PREFIX + name);
+      const reply = await runScript(
+        this.driver,
+        UPDATE,
+        [k],
+        [
+          this.inline,
+          this.prefix,
+          key,
+          ttl,
+          String(keepFor(ttlMs)),
+          patch.lastSeenAt === undefined ? '' : String(patch.lastSeenAt),
+          String(pairs.length),
+          ...pairs,
+          ...unset,
+        ],
+      );
+      if (reply === 0) return false;
+      if (reply === 1) return true;
+      // Cluster, rarely: the session's TTL would pass its index's horizon.
+      // Extend the index first, then the session, so it never outlives it.
+      const user = Array.isArray(reply) && reply[0] === 2 ? asString(reply[1]) : null;
+      if (user === null) throw new Error('unexpected reply to update');
+      const [horizon] = await this.indexAdd(user, key, ttlMs, true);
+      await runScript(this.driver, EXTEND, [k], [user, ttl, String(horizon - CLOCK_MARGIN_MS)]);
+      return true;
+    });
+  }
+
+  async rotate(
+    oldKey: string,
+    newKey: string,
+    record: SessionRecord,
+    ttlMs: number,
+  ): Promise<void> {
+    await this.run('rotate', () => this.put(newKey, oldKey, record, ttlMs));
+  }
+
+  /**
+   * Cluster order: delete the session, then remove its index entry, so a
+   * failure in between leaves only a dangling index entry (pruned later).
+   */
+  async destroy(key: string): Promise<void> {
+    await this.run('destroy', async () => {
+      const user = asString(
+        await runScript(
+          this.driver,
+          DESTROY,
+          [this.sessionKey(key)],
+          [this.inline, this.prefix, key],
+        ),
+      );
+      if (this.driver.isCluster && user) await this.indexRemove(user, [key]);
+    });
+  }
+
+  /** Cluster order: tombstone first, then the index entry (as for destroy). */
+  async revoke(key: string, revokedAt: number, ttlMs: number): Promise<boolean> {
+    return this.run('revoke', async () => {
+      const [revoked, user] = await this.revokeOne(key, revokedAt, String(toTtl(ttlMs)), '');
+      if (this.driver.isCluster && revoked && user) await this.indexRemove(user, [key]);
+      return revoked;
+    });
+  }
+
+  async listForUser(userId: string): Promise<UserSessionEntry[]> {
+    return this.run('listForUser', async () => {
+      const idx = this.indexKey(userId);
+      if (!this.driver.isCluster) {
+        const reply = await runScript(this.driver, LIST, [idx], [this.prefix, userId]);
+        const entries: UserSessionEntry[] = [];
+        if (!Array.isArray(reply)) return entries;
+        for (let i = 0; i + 1 < reply.length; i += 2) {
+          const key = asString(reply[i]);
+          const record = decodeRecord(reply[i + 1]);
+          if (
+            key !== null &&
+            record &&
+            record.userId === userId &&
+            record.revokedAt === undefined
+          ) {
+            entries.push({ key, record });
+          }
+        }
+        return entries;
+      }
+      const { live, dead } = await this.readIndex(userId);
+      if (dead.length > 0)
+        await runScript(this.driver, PRUNE, [idx], [String(PRUNE_GRACE_MS), ...dead]);
+      return live;
+    });
+  }
+
+  /**
+   * Revokes every live session of a user (but `exceptKey`), leaving
+   * tombstones kept `ttlMs`; answers how many were revoked. One script on
+   * standalone; on Cluster the index is read, then each session is revoked
+   * (only if still that user's), then the revoked entries leave the index.
+   */
+  async revokeAllForUser(
+    userId: string,
+    revokedAt: number,
+    ttlMs: number,
+    exceptKey?: string,
+  ): Promise<number> {
+    return this.run('revokeAllForUser', async () => {
+      const ttl = String(toTtl(ttlMs));
+      if (!this.driver.isCluster) {
+        const reply = await runScript(
+          this.driver,
+          REVOKE_ALL,
+          [this.indexKey(userId)],
+          [this.prefix, userId, String(revokedAt), ttl, exceptKey ?? ''],
+        );
+        return typeof reply === 'number' ? reply : 0;
+      }
+      const { live } = await this.readIndex(userId);
+      const targets = live.map((entry) => entry.key).filter((key) => key !== exceptKey);
+      return this.revokeOnCluster(userId, targets, String(revokedAt), ttl);
+    });
+  }
+
+  /** Closes the connection if the store created it; an app's client is left open. */
+  async close(): Promise<void> {
+    if (this.owned) await this.driver.close();
+  }
+
+  /**
+   * set and rotate. Standalone: one script. Cluster order: (1) index the new
+   * key, so the session is never live outside its index; (2) on rotate,
+   * delete the old session, so a failure never leaves it readable; (3) write
+   * the session; (4) drop stale index entries; (5) enforce maxSessionsPerUser.
+   */
+  private async put(key: string, oldKey: string | undefined, record: SessionRecord, ttlMs: number) {
+    const user = record.userId !== undefined && record.revokedAt === undefined ? record.userId : '';
+    const args = (horizon: string) => [
+      this.inline,
+      this.prefix,
+      key,
+      oldKey ?? '',
+      String(toTtl(ttlMs)),
+      String(keepFor(ttlMs)),
+      user,
+      String(this.maxSessionsPerUser),
+      horizon,
+      ...encodeRecord(record),
+    ];
+    const k = this.sessionKey(key);
+    if (!this.driver.isCluster) {
+      const keys = oldKey === undefined ? [k] : [k, this.sessionKey(oldKey)];
+      await runScript(this.driver, PUT, keys, args(''));
+      return;
+    }
+    let horizon = '';
+    let members = 0;
+    if (user) {
+      const [indexHorizon, count] = await this.indexAdd(user, key, ttlMs, false);
+      horizon = String(indexHorizon - CLOCK_MARGIN_MS);
+      members = count;
+    }
+    let oldUser: string | null = null;
+    if (oldKey !== undefined) {
+      oldUser = asString(
+        await runScript(
+          this.driver,
+          DESTROY,
+          [this.sessionKey(oldKey)],
+          ['0', this.prefix, oldKey],
+        ),
+      );
+    }
+    const reply = await runScript(this.driver, PUT, [k], args(horizon));
+    const previous = Array.isArray(reply) ? asString(reply[0]) : null;
+    if (oldUser && oldKey !== undefined) await this.indexRemove(oldUser, [oldKey]);
+    if (previous && previous !== user) await this.indexRemove(previous, [key]);
+    if (user && this.maxSessionsPerUser > 0 && members > this.maxSessionsPerUser) {
+      const { live } = await this.readIndex(user);
+      const others = live.filter((entry) => entry.key !== key);
+      const excess = others.slice(0, Math.max(0, others.length + 1 - this.maxSessionsPerUser));
+      const revokedAt = String(Date.now());
+      await this.revokeOnCluster(
+        user,
+        excess.map((entry) => entry.key),
+        revokedAt,
+        '',
+      );
+    }
+  }
+
+  /** Cluster: the index in score order (oldest first), split into live sessions and dead members. */
+  private async readIndex(userId: string): Promise<{ live: UserSessionEntry[]; dead: string[] }> {
+    const idx = this.indexKey(userId);
+    let members: unknown;
+    try {
+      members = await this.driver.send(['ZRANGE', idx, '0', '-1'], idx);
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('WRONGTYPE'))
+        return { live: [], dead: [] };
+      throw error;
+    }
+    const keys = Array.isArray(members)
+      ? members.map(asString).filter((m): m is string => m !== null)
+      : [];
+    const records = await Promise.all(keys.map((key) => this.readForIndex(key)));
+    const live: UserSessionEntry[] = [];
+    const dead: string[] = [];
+    keys.forEach((key, i) => {
+      const record = records[i];
+      if (record && record.userId === userId && record.revokedAt === undefined)
+        live.push({ key, record });
+      else dead.push(key);
+    });
+    return { live, dead };
+  }
+
+  private async readForIndex(key: string): Promise<SessionRecord | null> {
+    const k = this.sessionKey(key);
+    try {
+      return decodeRecord(await this.driver.send(['HGETALL', k], k));
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return null;
+      throw error;
+    }
+  }
+
+  /** Cluster: tombstones each key that is still a live session of `userId`, then unindexes those. */
+  private async revokeOnCluster(
+    userId: string,
+    keys: string[],
+    revokedAt: string,
+    ttl: string,
+  ): Promise<number> {
+    const results = await Promise.all(
+      keys.map((key) => this.revokeOne(key, revokedAt, ttl, userId)),
+    );
+    const revoked = keys.filter((_, i) => results[i][0]);
+    if (revoked.length > 0) await this.indexRemove(userId, revoked);
+    return revoked.length;
+  }
+
+  private async revokeOne(
+    key: string,
+    revokedAt: number | string,
+    ttl: string,
+    onlyUser: string,
+  ): Promise<[boolean, string]> {
+    const reply = await runScript(
+      this.driver,
+      REVOKE,
+      [this.sessionKey(key)],
+      [this.inline, this.prefix, key, String(revokedAt), ttl, onlyUser],
+    );
+    if (!Array.isArray(reply)) throw new Error('unexpected reply to revoke');
+    return [reply[0] === 1, asString(reply[1]) ?? ''];
+  }
+
+  private async indexAdd(
+    userId: string,
+    key: string,
+    ttlMs: number,
+    keepScore: boolean,
+  ): Promise<[number, number]> {
+    const reply = await runScript(
+      this.driver,
+      INDEX_ADD,
+      [this.indexKey(userId)],
+      [key, String(keepFor(ttlMs)), keepScore ? '1' : '0'],
+    );
+    if (!Array.isArray(reply) || typeof reply[0] !== 'number' || typeof reply[1] !== 'number') {
+      throw new Error('unexpected reply to index add');
+    }
+    return [reply[0], reply[1]];
+  }
+
+  private async indexRemove(userId: string, keys: string[]): Promise<void> {
+    const idx = this.indexKey(userId);
+    try {
+      await this.driver.send(['ZREM', idx, ...keys], idx);
+    } catch (error) {
+      // a foreign value under the index key holds none of our entries
+      if (!(error instanceof Error && error.message.startsWith('WRONGTYPE'))) throw error;
+    }
+  }
+
+  private sessionKey(key: string): string {
+    return this.prefix + key;
+  }
+
+  private indexKey(userId: string): string {
+    return `${this.prefix}user:${userId}`;
+  }
+
+  /**
+   * Bounds the call by `operationTimeoutMs` and replaces client errors by a
+   * RedisStoreError carrying only the reason (client errors may hold the
+   * command's arguments: keys and session data).
+   */
+  private async run<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(new RedisStoreError(operation, `no answer within ${this.operationTimeoutMs} ms`)),
+        this.operationTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([work(), deadline]);
+    } catch (error) {
+      if (error instanceof RedisStoreError) throw error;
+      throw new RedisStoreError(operation, error instanceof Error ? error.message : String(error));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** ioredis is an optional peer: loaded only when the store must create a client. */
+function createIoredis(url: string | undefined, options: RedisOptions | undefined): Redis {
+  const require = createRequire(import.meta.url);
+  let ioredis: { Redis: new (...args: unknown[]) => Redis };
+  try {
+    ioredis = require('ioredis');
+  } catch {
+    throw new TypeError(
+      'RedisStore: `url` and `redisOptions` need the ioredis package (npm install ioredis)',
+    );
+  }
+  const settings = { ...FAST_FAILURE, ...options };
+  const client = url ? new ioredis.Redis(url, settings) : new ioredis.Redis(settings);
+  // Failures reach callers as rejected calls; the session module logs them
+  // once per outage. Without a listener ioredis prints every reconnect error.
+  client.on('error', () => {});
+  return client;
+}
+
+function toTtl(ttlMs: number): number {
+  return Math.max(1, Math.ceil(ttlMs));
+}
+
+function keepFor(ttlMs: number): number {
+  return toTtl(ttlMs) + INDEX_GRACE_MS;
+}
+
+function asString(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return null;
+}

@@ -1,0 +1,315 @@
+import { createHash } from 'node:crypto';
+
+/** A Lua script, called by SHA (EVALSHA) with a fallback to EVAL when the server lacks it. */
+export interface LuaScript {
+  readonly name: string;
+  readonly source: string;
+  readonly sha: string;
+}
+
+/*
+ * Session hash fields: h handle, c createdAt, l lastSeenAt, a authenticatedAt,
+ * u userId, r roles (JSON), x revokedAt, i index horizon (epoch ms until which
+ * the user's index is known to live; a session's TTL never passes it), and
+ * `d:<name>` per top-level data key. Names are one letter because a small
+ * hash is a listpack and every field name is stored in every session.
+ *
+ * Scripts get an "inline" flag. Inline (standalone Redis) a script also does
+ * the index work on `<prefix>user:<userId>` itself, so each operation is one
+ * atomic round trip; such keys are derived inside the script, which standalone
+ * Redis allows. On Cluster (inline off) a script touches only its KEYS[1], and
+ * the store runs the index steps as separate calls, in a safe order.
+ */
+const PRELUDE = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function is_type(k, t)
+  return redis.call('TYPE', k).ok == t
+end
+
+-- User id ('' when anonymous) of a live session, or nil for anything else:
+-- missing, foreign type, missing required fields, or a tombstone.
+-- (The same checks as decodeRecord in session-hash.ts, so that what reads as
+-- no session can be neither updated nor revoked.)
+local function valid_roles(json)
+  local ok, roles = pcall(cjson.decode, json)
+  if not ok or type(roles) ~= 'table' then return false end
+  local n = 0
+  for i, role in pairs(roles) do
+    if type(i) ~= 'number' or type(role) ~= 'string' then return false end
+    n = n + 1
+  end
+  -- an empty JSON object decodes to an empty table too
+  return n > 0 or json:match('^%s*%[') ~= nil
+end
+
+local function live_user(k)
+  if not is_type(k, 'hash') then return nil end
+  local f = redis.call('HMGET', k, 'h', 'c', 'l', 'x', 'u', 'a', 'r')
+  if not f[1] or f[1] == '' or not tonumber(f[2]) or not tonumber(f[3]) or f[4] then return nil end
+  if f[6] and not tonumber(f[6]) then return nil end
+  if f[7] and not valid_roles(f[7]) then return nil end
+  return f[5] or ''
+end
+
+local function stored_user(k)
+  if not is_type(k, 'hash') then return false end
+  return redis.call('HGET', k, 'u')
+end
+
+-- HSET of ARGV[from..to] in chunks, so that unpack stays within Lua's stack.
+local function hset_range(k, from, to)
+  local i = from
+  while i <= to do
+    local j = math.min(i + 199, to)
+    redis.call('HSET', k, unpack(ARGV, i, j))
+    i = j + 1
+  end
+end
+
+-- Scores are the time of indexing, so pruning can spare entries that were
+-- just added for a session whose write is still on its way (Cluster), and
+-- the lowest score is the session logged in or rotated longest ago.
+local function index_add(idx, member, keep_ms, nx)
+  local t = redis.call('TYPE', idx).ok
+  if t ~= 'zset' and t ~= 'none' then redis.call('DEL', idx) end
+  local now = now_ms()
+  if nx then
+    redis.call('ZADD', idx, 'NX', now, member)
+  else
+    redis.call('ZADD', idx, now, member)
+  end
+  if redis.call('PTTL', idx) < keep_ms then redis.call('PEXPIRE', idx, keep_ms) end
+  return now + keep_ms
+end
+
+local function index_rem(prefix, user, member)
+  if user and user ~= '' then
+    local idx = prefix .. 'user:' .. user
+    if is_type(idx, 'zset') then redis.call('ZREM', idx, member) end
+  end
+end
+
+-- Replaces a session by a tombstone. ttl nil: keep the session's own expiry.
+local function tombstone(k, revoked_at, ttl)
+  local f = redis.call('HMGET', k, 'h', 'c', 'l')
+  if not ttl then
+    ttl = redis.call('PTTL', k)
+    if ttl <= 0 then ttl = 60000 end
+  end
+  redis.call('DEL', k)
+  redis.call('HSET', k, 'h', f[1], 'c', f[2], 'l', f[3], 'x', revoked_at)
+  redis.call('PEXPIRE', k, ttl)
+end
+
+-- Revokes the oldest live sessions of a user beyond max (current excluded).
+local function enforce_max(prefix, idx, user, current, max)
+  local live = {}
+  for _, m in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
+    if m ~= current and live_user(prefix .. m) == user then live[#live + 1] = m end
+  end
+  local revoked_at = now_ms()
+  for j = 1, #live + 1 - max do
+    tombstone(prefix .. live[j], revoked_at, nil)
+    redis.call('ZREM', idx, live[j])
+  end
+end
+`;
+
+function script(name: string, body: string): LuaScript {
+  const source = `${PRELUDE}\n${body}`;
+  return { name, source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/**
+ * Writes a whole session (set, and the write half of rotate).
+ * KEYS: session, [old session]. ARGV: inline, prefix, member, old member, ttl,
+ * keep (index TTL), user ('' = not indexed), max (0 = no limit), horizon ('' =
+ * compute), field/value pairs... Answers { previous user of the key, user of
+ * the old key }, for the caller's index cleanup on Cluster.
+ */
+export const PUT = script(
+  'put',
+  `
+local inline = ARGV[1] == '1'
+local prefix, member, old_member = ARGV[2], ARGV[3], ARGV[4]
+local ttl, keep, user, max = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
+local horizon = tonumber(ARGV[9])
+local old_user = false
+if KEYS[2] then
+  old_user = stored_user(KEYS[2])
+  redis.call('DEL', KEYS[2])
+  if inline then index_rem(prefix, old_user, old_member) end
+end
+local idx = prefix .. 'user:' .. user
+if inline and user ~= '' then horizon = index_add(idx, member, keep, false) end
+local prev = stored_user(KEYS[1])
+redis.call('DEL', KEYS[1])
+hset_range(KEYS[1], 10, #ARGV)
+if user ~= '' and horizon then redis.call('HSET', KEYS[1], 'i', horizon) end
+redis.call('PEXPIRE', KEYS[1], ttl)
+if inline then
+  if prev and prev ~= user then index_rem(prefix, prev, member) end
+  if user ~= '' and max > 0 then enforce_max(prefix, idx, user, member, max) end
+end
+return { prev or '', old_user or '' }
+`,
+);
+
+/**
+ * Applies a patch to a live session and refreshes its TTL; never creates one.
+ * KEYS: session. ARGV: inline, prefix, member, ttl, keep, lastSeenAt ('' =
+ * unchanged), n, n values of field/value pairs, fields to delete...
+ * Answers 0 (no live session), 1 (done), or { 2, user } on Cluster when the
+ * user's index must be extended first (the TTL was capped at the horizon).
+ */
+export const UPDATE = script(
+  'update',
+  `
+local k = KEYS[1]
+local user = live_user(k)
+if not user then return 0 end
+if ARGV[6] ~= '' then redis.call('HSET', k, 'l', ARGV[6]) end
+local n = tonumber(ARGV[7])
+if n > 0 then hset_range(k, 8, 7 + n) end
+local i = 8 + n
+while i <= #ARGV do
+  local j = math.min(i + 199, #ARGV)
+  redis.call('HDEL', k, unpack(ARGV, i, j))
+  i = j + 1
+end
+local ttl, keep = tonumber(ARGV[4]), tonumber(ARGV[5])
+if user ~= '' then
+  local horizon = tonumber(redis.call('HGET', k, 'i')) or 0
+  local now = now_ms()
+  if now + ttl > horizon then
+    if ARGV[1] == '1' then
+      redis.call('HSET', k, 'i', index_add(ARGV[2] .. 'user:' .. user, ARGV[3], keep, true))
+    else
+      if horizon > now then redis.call('PEXPIRE', k, horizon - now) end
+      return { 2, user }
+    end
+  end
+end
+redis.call('PEXPIRE', k, ttl)
+return 1
+`,
+);
+
+/** Cluster, after the index was extended: KEYS: session. ARGV: user, ttl, horizon. */
+export const EXTEND = script(
+  'extend',
+  `
+if live_user(KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'i', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`,
+);
+
+/** KEYS: session. ARGV: inline, prefix, member. Answers the user it had ('' if none). */
+export const DESTROY = script(
+  'destroy',
+  `
+local user = stored_user(KEYS[1])
+redis.call('DEL', KEYS[1])
+if ARGV[1] == '1' then index_rem(ARGV[2], user, ARGV[3]) end
+return user or ''
+`,
+);
+
+/**
+ * KEYS: session. ARGV: inline, prefix, member, revokedAt, ttl ('' = keep the
+ * session's expiry), only this user ('' = any). Answers { 1, user } or { 0, '' }.
+ */
+export const REVOKE = script(
+  'revoke',
+  `
+local user = live_user(KEYS[1])
+if not user or (ARGV[6] ~= '' and user ~= ARGV[6]) then return { 0, '' } end
+tombstone(KEYS[1], ARGV[4], tonumber(ARGV[5]))
+if ARGV[1] == '1' then index_rem(ARGV[2], user, ARGV[3]) end
+return { 1, user }
+`,
+);
+
+/**
+ * Standalone: the live sessions of a user, pruning the rest of the index.
+ * KEYS: index. ARGV: prefix, user. Answers { member, HGETALL reply, ... }.
+ */
+export const LIST = script(
+  'list',
+  `
+if not is_type(KEYS[1], 'zset') then return {} end
+local out = {}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local k = ARGV[1] .. m
+  if live_user(k) == ARGV[2] then
+    out[#out + 1] = m
+    out[#out + 1] = redis.call('HGETALL', k)
+  else
+    redis.call('ZREM', KEYS[1], m)
+  end
+end
+return out
+`,
+);
+
+/**
+ * Standalone: revokes every live session of a user but one.
+ * KEYS: index. ARGV: prefix, user, revokedAt, ttl, except member ('' = none).
+ */
+export const REVOKE_ALL = script(
+  'revoke_all',
+  `
+if not is_type(KEYS[1], 'zset') then return 0 end
+local n = 0
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if m ~= ARGV[5] then
+    local k = ARGV[1] .. m
+    if live_user(k) == ARGV[2] then
+      tombstone(k, ARGV[3], tonumber(ARGV[4]))
+      n = n + 1
+    end
+    redis.call('ZREM', KEYS[1], m)
+  end
+end
+return n
+`,
+);
+
+/**
+ * Cluster: adds a member to a user index. KEYS: index. ARGV: member, keep,
+ * nx ('1' keeps an existing score). Answers { horizon, number of members }.
+ */
+export const INDEX_ADD = script(
+  'index_add',
+  `
+local horizon = index_add(KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1')
+return { horizon, redis.call('ZCARD', KEYS[1]) }
+`,
+);
+
+/**
+ * Cluster: removes index members found dead, unless indexed within the last
+ * `grace` ms (their session write may still be on its way).
+ * KEYS: index. ARGV: grace, members...
+ */
+export const PRUNE = script(
+  'prune',
+  `
+if not is_type(KEYS[1], 'zset') then return 0 end
+local before = now_ms() - tonumber(ARGV[1])
+local n = 0
+for i = 2, #ARGV do
+  local score = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[i]))
+  if score and score < before then
+    n = n + redis.call('ZREM', KEYS[1], ARGV[i])
+  end
+end
+return n
+`,
+);

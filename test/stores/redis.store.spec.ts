@@ -1,0 +1,400 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { Cluster, Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { createClient } from 'redis';
+import { RedisStore } from '../../lib/stores/redis.store.js';
+import type { SessionRecord } from '../../lib/stores/session-record.js';
+import {
+  startRedis,
+  startRedisCluster,
+  type RedisClusterServers,
+  type RedisServer,
+} from '../support/redis-servers.js';
+import { runSessionStoreContract } from './session-store.contract.js';
+
+const HOUR = 3_600_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const key = () => randomBytes(32).toString('base64url');
+const user = () => `user-${randomBytes(6).toString('hex')}`;
+const prefix = () => `test:${randomBytes(4).toString('hex')}:`;
+const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => ({
+  handle: randomBytes(16).toString('base64url'),
+  createdAt: Date.now(),
+  lastSeenAt: Date.now(),
+  data: { views: '1' },
+  ...overrides,
+});
+
+/** Client settings the RedisStore JSDoc recommends for app-owned clients. */
+const ioredisOptions = {
+  commandTimeout: 1000,
+  maxRetriesPerRequest: 1,
+  retryStrategy: (n: number) => Math.min(n * 100, 1000),
+};
+
+// Servers are started once for this file, on first use, and stopped at its end.
+const lazy = <T>(start: () => Promise<T>) => {
+  let started: Promise<T> | undefined;
+  return { get: () => (started ??= start()), started: () => started };
+};
+const shared = lazy(() => startRedis({ useExternal: true }));
+const own = lazy(() => startRedis());
+const cluster = lazy(() => startRedisCluster(3));
+afterAll(async () => {
+  for (const server of [shared, own, cluster]) {
+    await (await server.started()?.catch(() => undefined))?.stop();
+  }
+});
+
+const clusterClient = (servers: RedisClusterServers) =>
+  new Cluster(servers.nodes, {
+    clusterRetryStrategy: (n) => Math.min(n * 100, 1000),
+    redisOptions: { commandTimeout: 1000, maxRetriesPerRequest: 1 },
+  });
+
+async function nodeRedisClient(server: RedisServer) {
+  const client = createClient({ url: server.url });
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
+runSessionStoreContract('RedisStore (ioredis, standalone)', async () => {
+  const client = new Redis((await shared.get()).url, ioredisOptions);
+  const store = new RedisStore({ client, prefix: prefix() });
+  return { store, close: async () => void (await store.close(), await client.quit()) };
+});
+
+runSessionStoreContract('RedisStore (ioredis, 3-master Cluster)', async () => {
+  const client = clusterClient(await cluster.get());
+  const store = new RedisStore({ client, prefix: prefix() });
+  return { store, close: async () => void (await store.close(), await client.quit()) };
+});
+
+runSessionStoreContract('RedisStore (node-redis, standalone)', async () => {
+  const client = await nodeRedisClient(await shared.get());
+  const store = new RedisStore({ client, prefix: prefix() });
+  return { store, close: async () => void (await store.close(), await client.close()) };
+});
+
+runSessionStoreContract('RedisStore (store-owned client from url)', async () => {
+  const store = new RedisStore({ url: (await shared.get()).url, prefix: prefix() });
+  return { store, close: () => store.close() };
+});
+
+const STORE_COMMANDS = new Set(['evalsha', 'eval', 'hgetall', 'zrange', 'zrem', 'script']);
+
+/**
+ * Records the commands clients send to some nodes (MONITOR), leaving out the
+ * ones run inside scripts, so a test can count round trips per operation.
+ */
+async function watchCommands(ports: number[]) {
+  const seen: string[] = [];
+  const clients: Redis[] = [];
+  await Promise.all(
+    ports.map(async (port) => {
+      const base = new Redis(port, '127.0.0.1');
+      // monitor() opens a connection of its own: both must be closed
+      const monitor = await base.monitor();
+      clients.push(base, monitor);
+      monitor.on('monitor', (_time: string, args: string[], source: string) => {
+        if (source !== 'lua') seen.push(String(args[0]).toLowerCase());
+      });
+    }),
+  );
+  const marker = new Redis(ports[0], '127.0.0.1');
+  return {
+    /** Runs `work` and answers the commands it sent, in order. */
+    async during(work: () => Promise<unknown>): Promise<string[]> {
+      await sleep(20);
+      seen.length = 0;
+      await work();
+      // MONITOR output is asynchronous: wait for a marker sent after the work
+      const id = `marker-${Math.random()}`;
+      await marker.call('ECHO', id);
+      await sleep(50);
+      // connection handshakes and slot discovery (HELLO, INFO, CLUSTER) are not the store's
+      return seen.filter((command) => STORE_COMMANDS.has(command));
+    },
+    async close() {
+      marker.disconnect();
+      for (const client of clients) client.disconnect();
+    },
+  };
+}
+
+/** Runs each operation once (loading the scripts) and answers the commands of a second run. */
+async function commandsPerOperation(
+  store: RedisStore,
+  watch: Awaited<ReturnType<typeof watchCommands>>,
+) {
+  const u = user();
+  const ops: Record<string, () => Promise<unknown>> = {};
+  let k = key();
+  let k2 = key();
+  ops.set = () => store.set(k, record({ userId: u }), HOUR);
+  ops.get = () => store.get(k);
+  ops.update = () => store.update(k, { set: { a: '1' }, unset: ['views'], lastSeenAt: 5 }, HOUR);
+  ops.rotate = () => store.rotate(k, k2, record({ userId: u }), HOUR);
+  ops.listForUser = () => store.listForUser(u);
+  ops.revoke = () => store.revoke(k2, Date.now(), HOUR);
+  ops.revokeAllForUser = () => store.revokeAllForUser(u, Date.now(), HOUR);
+  ops.destroy = () => store.destroy(k2);
+  for (const op of Object.values(ops)) await op();
+  k = key();
+  k2 = key();
+  const counts: Record<string, string[]> = {};
+  for (const [name, op] of Object.entries(ops)) counts[name] = await watch.during(op);
+  return counts;
+}
+
+describe('RedisStore round trips', () => {
+  it('each operation is one command on standalone (ioredis and node-redis)', async () => {
+    const server = await own.get();
+    const watch = await watchCommands([server.port]);
+    const ioredis = new Redis(server.url, ioredisOptions);
+    const nodeRedis = await nodeRedisClient(server);
+    try {
+      for (const client of [ioredis, nodeRedis]) {
+        const counts = await commandsPerOperation(
+          new RedisStore({ client, prefix: prefix() }),
+          watch,
+        );
+        expect(counts).toEqual({
+          set: ['evalsha'],
+          get: ['hgetall'],
+          update: ['evalsha'],
+          rotate: ['evalsha'],
+          listForUser: ['evalsha'],
+          revoke: ['evalsha'],
+          revokeAllForUser: ['evalsha'],
+          destroy: ['evalsha'],
+        });
+      }
+    } finally {
+      await watch.close();
+      await ioredis.quit();
+      await nodeRedis.close();
+    }
+  });
+
+  it('on Cluster, get and update are one command and the cross-slot steps are few', async () => {
+    const servers = await cluster.get();
+    const watch = await watchCommands(servers.nodes.map((node) => node.port));
+    const client = clusterClient(servers);
+    try {
+      const counts = await commandsPerOperation(
+        new RedisStore({ client, prefix: prefix() }),
+        watch,
+      );
+      // nodes are watched by separate connections: compare which commands, not their order
+      for (const commands of Object.values(counts)) commands.sort();
+      expect(counts).toEqual({
+        // index first, then the session
+        set: ['evalsha', 'evalsha'],
+        get: ['hgetall'],
+        update: ['evalsha'],
+        // index the new key, delete the old session, write the new one, unindex the old key
+        rotate: ['evalsha', 'evalsha', 'evalsha', 'zrem'],
+        // read the index, then every session in parallel
+        listForUser: ['hgetall', 'zrange'],
+        // tombstone, then unindex
+        revoke: ['evalsha', 'zrem'],
+        // nothing live left to revoke: only the index read
+        revokeAllForUser: ['zrange'],
+        destroy: ['evalsha'],
+      });
+    } finally {
+      await watch.close();
+      await client.quit();
+    }
+  });
+});
+
+describe('RedisStore on foreign or corrupt values', () => {
+  it('reads anything it did not write as no session, without throwing', async () => {
+    const server = await own.get();
+    const raw = new Redis(server.url);
+    const p = prefix();
+    const store = new RedisStore({ client: raw, prefix: p });
+    try {
+      const cases: [string, (k: string) => Promise<unknown>][] = [
+        ['string', (k) => raw.set(k, 'hello')],
+        ['list', (k) => raw.rpush(k, 'a', 'b')],
+        ['hash without handle', (k) => raw.hset(k, 'c', '1', 'l', '1', 'd:x', '1')],
+        ['hash with a bad timestamp', (k) => raw.hset(k, 'h', 'x', 'c', 'soon', 'l', '1')],
+        ['hash with a bad log-in time', (k) => raw.hset(k, 'h', 'x', 'c', '1', 'l', '1', 'a', 'x')],
+        ['hash with an empty handle', (k) => raw.hset(k, 'h', '', 'c', '1', 'l', '1')],
+        ['hash with bad roles', (k) => raw.hset(k, 'h', 'x', 'c', '1', 'l', '1', 'r', '{nope')],
+        [
+          'hash with roles not strings',
+          (k) => raw.hset(k, 'h', 'x', 'c', '1', 'l', '1', 'r', '[1]'),
+        ],
+        ['hash with roles an object', (k) => raw.hset(k, 'h', 'x', 'c', '1', 'l', '1', 'r', '{}')],
+      ];
+      for (const [name, write] of cases) {
+        const k = key();
+        await write(p + k);
+        const seen = {
+          get: await store.get(k),
+          update: await store.update(k, { set: { a: '1' } }, HOUR),
+          revoke: await store.revoke(k, 1, HOUR),
+        };
+        expect({ name, ...seen }).toEqual({ name, get: null, update: false, revoke: false });
+        await store.set(k, record(), HOUR);
+        expect(await store.get(k)).not.toBeNull();
+        await write(p + key()).then(() => store.destroy(key()));
+      }
+    } finally {
+      await raw.quit();
+    }
+  });
+
+  it('survives a foreign index key and foreign index members', async () => {
+    const server = await own.get();
+    const raw = new Redis(server.url);
+    const p = prefix();
+    const store = new RedisStore({ client: raw, prefix: p });
+    try {
+      const u = user();
+      await raw.set(`${p}user:${u}`, 'not a sorted set');
+      expect(await store.listForUser(u)).toEqual([]);
+      const k = key();
+      await store.set(k, record({ userId: u }), HOUR);
+      const strange = key();
+      await raw.zadd(`${p}user:${u}`, 1, strange);
+      await raw.set(p + strange, 'junk');
+      expect((await store.listForUser(u)).map((e) => e.key)).toEqual([k]);
+      expect(await raw.zrange(`${p}user:${u}`, '0', '-1')).toEqual([k]);
+    } finally {
+      await raw.quit();
+    }
+  });
+});
+
+describe('RedisStore client ownership', () => {
+  it('closes a client it created, and leaves an app client open', async () => {
+    const server = await own.get();
+    const raw = new Redis(server.url);
+    const named = async (name: string) =>
+      ((await raw.call('CLIENT', 'LIST')) as string).includes(`name=${name} `);
+    try {
+      const owned = new RedisStore({
+        url: server.url,
+        redisOptions: { connectionName: 'owned-store' },
+      });
+      await owned.get(key());
+      expect(await named('owned-store')).toBe(true);
+      await owned.close();
+      await sleep(50);
+      expect(await named('owned-store')).toBe(false);
+
+      const app = new Redis(server.url, { connectionName: 'app-client' });
+      const borrowed = new RedisStore({ client: app });
+      await borrowed.get(key());
+      await borrowed.close();
+      expect(app.status).toBe('ready');
+      expect(await app.ping()).toBe('PONG');
+      await app.quit();
+    } finally {
+      await raw.quit();
+    }
+  });
+
+  it('rejects unusable options with a clear error', () => {
+    expect(() => new RedisStore({})).toThrow(/exactly one of/);
+    expect(() => new RedisStore({ client: {} as never })).toThrow(
+      /neither an ioredis nor a node-redis/,
+    );
+    const prefixed = new Redis({ keyPrefix: 'app:', lazyConnect: true });
+    expect(() => new RedisStore({ client: prefixed })).toThrow(/keyPrefix/);
+    prefixed.disconnect();
+    expect(() => new RedisStore({ url: 'redis://127.0.0.1:1', maxSessionsPerUser: 0 })).toThrow(
+      /maxSessionsPerUser must be a positive integer/,
+    );
+  });
+});
+
+describe.each([
+  ['standalone', async () => new Redis((await own.get()).url, ioredisOptions)],
+  ['Cluster', async () => clusterClient(await cluster.get())],
+] as const)('RedisStore maxSessionsPerUser (%s)', (_name, makeClient) => {
+  it('revokes the sessions of a user logged in longest ago', async () => {
+    const client = await makeClient();
+    const store = new RedisStore({ client, prefix: prefix(), maxSessionsPerUser: 2 });
+    try {
+      const u = user();
+      const [a, b, c] = [key(), key(), key()];
+      await store.set(a, record({ userId: u }), HOUR);
+      await sleep(5);
+      await store.set(b, record({ userId: u }), HOUR);
+      await sleep(5);
+      await store.set(key(), record({ userId: user() }), HOUR); // another user does not count
+      await store.set(key(), record(), HOUR); // nor does an anonymous session
+      await store.set(c, record({ userId: u }), HOUR);
+      expect((await store.listForUser(u)).map((e) => e.key).sort()).toEqual([b, c].sort());
+      expect((await store.get(a))!.revokedAt).toEqual(expect.any(Number));
+
+      // rotating an anonymous session into the user counts as a new one
+      const anon = key();
+      const d = key();
+      await store.set(anon, record(), HOUR);
+      await sleep(5);
+      await store.rotate(anon, d, record({ userId: u }), HOUR);
+      expect((await store.listForUser(u)).map((e) => e.key).sort()).toEqual([c, d].sort());
+      expect((await store.get(b))!.revokedAt).toEqual(expect.any(Number));
+      // re-writing one of the sessions kept does not revoke anything
+      await store.set(c, record({ userId: u }), HOUR);
+      expect((await store.listForUser(u)).map((e) => e.key).sort()).toEqual([c, d].sort());
+    } finally {
+      await client.quit();
+    }
+  });
+});
+
+describe('RedisStore when Redis goes down', () => {
+  it('rejects within 2 s while Redis is down and recovers by itself on restart', async () => {
+    const server = await startRedis(); // its own server: this test kills it
+    const store = new RedisStore({ url: server.url, prefix: prefix() });
+    try {
+      const k = key();
+      await store.set(k, record({ userId: user() }), HOUR);
+      await server.kill();
+
+      const timed = async (call: () => Promise<unknown>) => {
+        const started = Date.now();
+        const error = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        return { error, ms: Date.now() - started };
+      };
+      for (const call of [
+        () => store.get(k),
+        () => store.update(k, { set: { a: '1' } }, HOUR),
+        () => store.set(key(), record(), HOUR),
+        () => store.listForUser('someone'),
+      ]) {
+        const { error, ms } = await timed(call);
+        expect(error).toBeInstanceOf(Error);
+        expect((error as Error).message).not.toContain(k);
+        expect(ms).toBeLessThan(2000);
+      }
+
+      await server.restart();
+      const recovered = Date.now();
+      let answer: unknown = 'not yet';
+      while (answer === 'not yet' && Date.now() - recovered < 5000) {
+        answer = await store.get(k).catch(() => 'not yet');
+        if (answer === 'not yet') await sleep(100);
+      }
+      expect(answer).toBeNull(); // the restarted server is empty
+      const k2 = key();
+      await store.set(k2, record(), HOUR);
+      expect(await store.get(k2)).not.toBeNull();
+    } finally {
+      await store.close();
+      await server.stop();
+    }
+  });
+});
