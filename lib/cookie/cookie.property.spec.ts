@@ -17,7 +17,13 @@ import { CookieSigner } from './cookie.signer.js';
  */
 const SECRET = 'property-test-secret-0123456789abcdef';
 const OTHER_SECRET = 'another-secret-of-at-least-32-chars!!';
-const codec = new SessionCookieCodec({ name: 'sid', path: '/', httpOnly: true, secure: false, sameSite: 'lax' });
+const codec = new SessionCookieCodec({
+  name: 'sid',
+  path: '/',
+  httpOnly: true,
+  secure: false,
+  sameSite: 'lax',
+});
 const signer = new CookieSigner([SECRET]);
 
 const B64URL = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'];
@@ -26,21 +32,38 @@ const anyString = fc.oneof(
   fc.string({ maxLength: 300 }),
   fc.string({ unit: 'grapheme', maxLength: 200 }),
   fc.string({ unit: 'binary', maxLength: 200 }),
-  fc.string({ unit: fc.constantFrom(...'sid=;.,"\\ %*:\t_-A0', '__proto__', 'constructor'), maxLength: 120 }),
+  fc.string({
+    unit: fc.constantFrom(...'sid=;.,"\\ %*:\t_-A0', '__proto__', 'constructor'),
+    maxLength: 120,
+  }),
 );
 const b64urlString = (length: number) =>
   fc.string({ unit: fc.constantFrom(...B64URL), minLength: length, maxLength: length });
 /** Strings shaped like a signed ID (43 + '.' + 43 base64url characters) but not signed by us. */
 const shapedValue = fc.tuple(b64urlString(43), b64urlString(43)).map(([id, sig]) => `${id}.${sig}`);
 const cookieName = fc.oneof(
-  fc.constantFrom('sid', 'SID', ' sid', 'sid ', '__proto__', 'constructor', 'toString', 'sid[]', 'a', 'x-sid'),
+  fc.constantFrom(
+    'sid',
+    'SID',
+    ' sid',
+    'sid ',
+    '__proto__',
+    'constructor',
+    'toString',
+    'sid[]',
+    'a',
+    'x-sid',
+  ),
   fc.string({ maxLength: 12 }),
 );
 /** Headers shaped like `name=value; name=value` with hostile names and values. */
 const structuredHeader = fc
-  .array(fc.tuple(cookieName, fc.oneof(anyString, shapedValue), fc.constantFrom('; ', ';', ', ', ' ; ')), {
-    maxLength: 12,
-  })
+  .array(
+    fc.tuple(cookieName, fc.oneof(anyString, shapedValue), fc.constantFrom('; ', ';', ', ', ' ; ')),
+    {
+      maxLength: 12,
+    },
+  )
   .map((pairs) => pairs.map(([n, v, sep]) => `${n}=${v}${sep}`).join(''));
 
 describe('cookie codec and signer properties', () => {
@@ -112,7 +135,9 @@ describe('cookie codec and signer properties', () => {
   it('positive: any signed ID round-trips, and the codec finds it among hostile neighbours', () => {
     const rotated = new CookieSigner([OTHER_SECRET, SECRET]);
     const neighbour = fc.tuple(
-      fc.string({ unit: fc.constantFrom(...'abcxyz_-.!*'), minLength: 1, maxLength: 8 }).filter((n) => n !== 'sid'),
+      fc
+        .string({ unit: fc.constantFrom(...'abcxyz_-.!*'), minLength: 1, maxLength: 8 })
+        .filter((n) => n !== 'sid'),
       fc.string({ unit: fc.constantFrom(...'abc123.=:*%"!'), maxLength: 20 }),
     );
     fc.assert(
@@ -135,22 +160,39 @@ describe('cookie codec and signer properties', () => {
 });
 
 describe('session engine load() properties', () => {
-  const persistence: SessionPersistence = { destroy: async () => {}, save: async () => {} };
+  // load() only hands this to the session; every hook is a no-op here.
+  const persistence = new Proxy({}, { get: () => async () => {} }) as SessionPersistence;
 
   it('any Cookie header loads as "no session" and writes nothing to the store', async () => {
     const store = new CountingStore();
-    const engine = new SessionEngine(resolveSessionOptions({ secret: SECRET, store }), new SessionEvents());
+    const engine = new SessionEngine(
+      resolveSessionOptions({ secret: SECRET, store }),
+      new SessionEvents(),
+    );
     // one real session in the store, so that a lucky guess would have something to find
     const liveId = generateSessionId();
-    await store.inner.set(sessionStoreKey(liveId), { handle: 'h', createdAt: Date.now(), lastSeenAt: Date.now(), userId: 'u', data: {} }, 60_000);
+    await store.inner.set(
+      sessionStoreKey(liveId),
+      { handle: 'h', createdAt: Date.now(), lastSeenAt: Date.now(), userId: 'u', data: {} },
+      60_000,
+    );
     await fc.assert(
-      fc.asyncProperty(fc.oneof(anyString, structuredHeader, shapedValue.map((v) => `sid=${v}`)), async (header) => {
-        const session = await engine.load(header, persistence);
-        expect(session.isNew).toBe(true);
-        expect(session.isAuthenticated).toBe(false);
-        expect(session.id).toBeUndefined();
-        expect(await engine.commit(session)).toEqual(expect.not.arrayContaining([expect.stringMatching(/^sid=[^;]/)]));
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          anyString,
+          structuredHeader,
+          shapedValue.map((v) => `sid=${v}`),
+        ),
+        async (header) => {
+          const session = await engine.load(header, persistence);
+          expect(session.isNew).toBe(true);
+          expect(session.isAuthenticated).toBe(false);
+          expect(session.id).toBeUndefined();
+          expect(await engine.commit(session)).toEqual(
+            expect.not.arrayContaining([expect.stringMatching(/^sid=[^;]/)]),
+          );
+        },
+      ),
       { numRuns: 1000 },
     );
     expect(store.writes()).toBe(0);

@@ -19,7 +19,12 @@ import { SessionModule } from '../../lib/session.module.js';
 import { SessionStore } from '../../lib/stores/session-store.interface.js';
 import { cookiePair, idOf, mintsCookie, sessionCookie, setCookies } from '../support/cookies.js';
 import { CountingStore } from '../support/counting.store.js';
-import { PLATFORMS, startTestApp, TEST_SECRET, type RunningApp } from '../support/sample-app.harness.js';
+import {
+  PLATFORMS,
+  startTestApp,
+  TEST_SECRET,
+  type RunningApp,
+} from '../support/sample-app.harness.js';
 
 /** Every store write takes this long: a commit not awaited before the response shows up as lost. */
 const WRITE_DELAY_MS = 50;
@@ -48,7 +53,12 @@ class TimingController {
 
   @Get('read')
   read(@Session() session: Session) {
-    return { k: session.get('k') ?? null, r: session.get('r') ?? null, r2: session.get('r2') ?? null, userId: session.userId ?? null };
+    return {
+      k: session.get('k') ?? null,
+      r: session.get('r') ?? null,
+      r2: session.get('r2') ?? null,
+      userId: session.userId ?? null,
+    };
   }
 
   /** (a) a plain return value */
@@ -176,29 +186,35 @@ describe.each(PLATFORMS)('commit before the response is sent (%s)', (platform) =
     ['(d) an async write, then an HttpException', '/t/throw-async', 400, 'throw-async'],
   ] as const;
 
-  it.each(routes)('%s: a new session is in the store and its cookie works on the next request', async (_name, path, status, value) => {
-    const res = await request(http).get(path);
-    expect(res.status).toBe(status);
-    if (status === 302) expect(res.headers.location).toBe('/t/read');
-    const cookie = cookiePair(res);
-    // already written when the response arrived (the write takes WRITE_DELAY_MS)
-    expect(await stored(cookie, 'k')).toBe(JSON.stringify(value));
-    expect(store.nonZero()).toEqual({ set: 1 });
-    expect(res.headers['cache-control']).toBe('no-store');
-    expect((await read(cookie)).body.k).toBe(value);
-  });
+  it.each(routes)(
+    '%s: a new session is in the store and its cookie works on the next request',
+    async (_name, path, status, value) => {
+      const res = await request(http).get(path);
+      expect(res.status).toBe(status);
+      if (status === 302) expect(res.headers.location).toBe('/t/read');
+      const cookie = cookiePair(res);
+      // already written when the response arrived (the write takes WRITE_DELAY_MS)
+      expect(await stored(cookie, 'k')).toBe(JSON.stringify(value));
+      expect(store.nonZero()).toEqual({ set: 1 });
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect((await read(cookie)).body.k).toBe(value);
+    },
+  );
 
-  it.each(routes)('%s: a change to an existing session is saved before the response', async (_name, path, status, value) => {
-    const cookie = await loggedIn();
-    store.reset();
-    const res = await request(http).get(path).set('Cookie', cookie);
-    expect(res.status).toBe(status);
-    expect(mintsCookie(res)).toBe(false); // same session, same cookie
-    expect(store.nonZero()).toEqual({ get: 1, update: 1 });
-    expect(await stored(cookie, 'k')).toBe(JSON.stringify(value));
-    const next = await read(cookie);
-    expect(next.body).toMatchObject({ k: value, userId: 'u1' });
-  });
+  it.each(routes)(
+    '%s: a change to an existing session is saved before the response',
+    async (_name, path, status, value) => {
+      const cookie = await loggedIn();
+      store.reset();
+      const res = await request(http).get(path).set('Cookie', cookie);
+      expect(res.status).toBe(status);
+      expect(mintsCookie(res)).toBe(false); // same session, same cookie
+      expect(store.nonZero()).toEqual({ get: 1, update: 1 });
+      expect(await stored(cookie, 'k')).toBe(JSON.stringify(value));
+      const next = await read(cookie);
+      expect(next.body).toMatchObject({ k: value, userId: 'u1' });
+    },
+  );
 
   it('log-in: the rotated cookie is committed before the response', async () => {
     const anonymous = cookiePair(await request(http).get('/t/plain'));
@@ -230,7 +246,12 @@ describe.each(PLATFORMS)('commit before the response is sent (%s)', (platform) =
       const rotated = cookiePair(res);
       expect(idOf(rotated)).not.toBe(idOf(cookie));
       expect(store.nonZero()).toEqual({ get: 1, rotate: 1 });
-      expect((await read(rotated)).body).toEqual({ k: 'plain', r: 'rotated', r2: null, userId: 'u1' });
+      expect((await read(rotated)).body).toEqual({
+        k: 'plain',
+        r: 'rotated',
+        r2: null,
+        userId: 'u1',
+      });
       expect((await read(cookie)).body).toEqual({ k: null, r: null, r2: null, userId: null });
     });
 
@@ -240,7 +261,10 @@ describe.each(PLATFORMS)('commit before the response is sent (%s)', (platform) =
       expect(res.status).toBe(400);
       expect(mintsCookie(res)).toBe(false);
       expect(store.calls.rotate).toBe(0);
-      expect((await read(cookie)).body).toMatchObject({ userId: 'u1', r2: 'written before the error' });
+      expect((await read(cookie)).body).toMatchObject({
+        userId: 'u1',
+        r2: 'written before the error',
+      });
     });
 
     it('without a session, creates one on write but has nothing to rotate', async () => {

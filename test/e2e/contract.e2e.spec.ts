@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { cookiePair, mintsCookie, sessionCookie, setCookies } from '../support/cookies.js';
 import type { CountingStore } from '../support/counting.store.js';
-import { logIn, PLATFORMS, startSampleApp, type SampleAppHarness } from '../support/sample-app.harness.js';
+import {
+  logIn,
+  PLATFORMS,
+  startSampleApp,
+  type SampleAppHarness,
+} from '../support/sample-app.harness.js';
 
 /** Every route and status code of DESIGN.md's sample-app table, on both platforms. */
 describe.each(PLATFORMS)('sample app HTTP contract (%s)', (platform) => {
@@ -54,12 +59,16 @@ describe.each(PLATFORMS)('sample app HTTP contract (%s)', (platform) => {
 
   describe('POST /auth/login', () => {
     it('answers 200 { userId, roles } and sets a session cookie', async () => {
-      const res = await request(http).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
+      const res = await request(http)
+        .post('/auth/login')
+        .send({ username: 'alice', password: 'alice-password' });
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ userId: 'alice', roles: ['user'] });
       expect(mintsCookie(res)).toBe(true);
 
-      const admin = await request(http).post('/auth/login').send({ username: 'admin', password: 'admin-password' });
+      const admin = await request(http)
+        .post('/auth/login')
+        .send({ username: 'admin', password: 'admin-password' });
       expect(admin.status).toBe(200);
       expect(admin.body).toEqual({ userId: 'admin', roles: ['user', 'admin'] });
     });
@@ -68,7 +77,7 @@ describe.each(PLATFORMS)('sample app HTTP contract (%s)', (platform) => {
       ['wrong password', { username: 'alice', password: 'admin-password' }],
       ['unknown user', { username: 'mallory', password: 'alice-password' }],
       ['a prototype name as user', { username: '__proto__', password: 'x' }],
-      ['another user\'s password', { username: 'admin', password: 'alice-password' }],
+      ["another user's password", { username: 'admin', password: 'alice-password' }],
     ])('answers 401 on bad credentials (%s), without a session cookie', async (_name, body) => {
       const res = await request(http).post('/auth/login').send(body);
       expect(res.status).toBe(401);
@@ -86,7 +95,7 @@ describe.each(PLATFORMS)('sample app HTTP contract (%s)', (platform) => {
       ['an unknown extra field', { username: 'alice', password: 'alice-password', admin: true }],
       ['an over-long username', { username: 'a'.repeat(129), password: 'alice-password' }],
       ['null fields', { username: null, password: null }],
-    ])('answers 400 on an invalid body (%s), with Nest\'s error shape', async (_name, body) => {
+    ])("answers 400 on an invalid body (%s), with Nest's error shape", async (_name, body) => {
       const res = await request(http).post('/auth/login').send(body);
       expect(res.status).toBe(400);
       expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
@@ -196,9 +205,15 @@ describe.each(PLATFORMS)('sample app HTTP contract (%s)', (platform) => {
     it('store one top-level key per name and list them', async () => {
       const cookie = await logIn(http);
       expect((await request(http).get('/prefs').set('Cookie', cookie)).body).toEqual({});
-      const put = await request(http).put('/prefs/theme').set('Cookie', cookie).send({ value: 'dark' });
+      const put = await request(http)
+        .put('/prefs/theme')
+        .set('Cookie', cookie)
+        .send({ value: 'dark' });
       expect(put.status).toBe(200);
-      await request(http).put('/prefs/layout').set('Cookie', cookie).send({ value: { cols: 2, dense: true } });
+      await request(http)
+        .put('/prefs/layout')
+        .set('Cookie', cookie)
+        .send({ value: { cols: 2, dense: true } });
       await request(http).put('/prefs/theme').set('Cookie', cookie).send({ value: 'light' });
       const list = await request(http).get('/prefs').set('Cookie', cookie);
       expect(list.status).toBe(200);
@@ -207,9 +222,15 @@ describe.each(PLATFORMS)('sample app HTTP contract (%s)', (platform) => {
 
     it('answer 400 for an invalid name or a missing value', async () => {
       const cookie = await logIn(http);
-      const longName = await request(http).put(`/prefs/${'x'.repeat(65)}`).set('Cookie', cookie).send({ value: 1 });
+      const longName = await request(http)
+        .put(`/prefs/${'x'.repeat(65)}`)
+        .set('Cookie', cookie)
+        .send({ value: 1 });
       expect(longName.status).toBe(400);
-      const badName = await request(http).put('/prefs/a%20b').set('Cookie', cookie).send({ value: 1 });
+      const badName = await request(http)
+        .put('/prefs/a%20b')
+        .set('Cookie', cookie)
+        .send({ value: 1 });
       expect(badName.status).toBe(400);
       const noValue = await request(http).put('/prefs/theme').set('Cookie', cookie).send({});
       expect(noValue.status).toBe(400);
@@ -224,18 +245,22 @@ describe.each(PLATFORMS)('sample app HTTP contract (%s)', (platform) => {
       expect((await request(http).delete('/sessions/whatever')).status).toBe(401);
     });
 
-    it('GET answers 200 with the user\'s sessions; DELETE /:handle 200 or 404; DELETE 200 { revoked }', async () => {
+    it("GET answers 200 with the user's sessions; DELETE /:handle 200 or 404; DELETE 200 { revoked }", async () => {
       const cookie = await logIn(http, 'admin');
       const list = await request(http).get('/sessions').set('Cookie', cookie);
       expect(list.status).toBe(200);
       const mine = (list.body as { handle: string; current: boolean }[]).find((s) => s.current)!;
       expect(mine).toBeDefined();
-      expect((await request(http).delete('/sessions/not-a-handle').set('Cookie', cookie)).status).toBe(404);
+      expect(
+        (await request(http).delete('/sessions/not-a-handle').set('Cookie', cookie)).status,
+      ).toBe(404);
       const other = await logIn(http, 'admin');
-      const otherHandle = ((await request(http).get('/sessions').set('Cookie', other)).body as {
-        handle: string;
-        current: boolean;
-      }[]).find((s) => s.current)!.handle;
+      const otherHandle = (
+        (await request(http).get('/sessions').set('Cookie', other)).body as {
+          handle: string;
+          current: boolean;
+        }[]
+      ).find((s) => s.current)!.handle;
       const one = await request(http).delete(`/sessions/${otherHandle}`).set('Cookie', cookie);
       expect(one.status).toBe(200);
       const all = await request(http).delete('/sessions').set('Cookie', cookie);
@@ -261,7 +286,7 @@ describe.each(PLATFORMS)('sample app HTTP contract (%s)', (platform) => {
     });
   });
 
-  it('answers 404 in Nest\'s JSON shape for an unknown route, without a session', async () => {
+  it("answers 404 in Nest's JSON shape for an unknown route, without a session", async () => {
     const res = await request(http).get('/no-such-route');
     expect(res.status).toBe(404);
     expect(res.body.statusCode).toBe(404);
@@ -281,7 +306,9 @@ describe.each(PLATFORMS)('sample app in production mode (%s)', (platform) => {
   });
 
   it('sets a Secure __Host-sid cookie over plain HTTP, and reads it back', async () => {
-    const res = await request(h.http).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
+    const res = await request(h.http)
+      .post('/auth/login')
+      .send({ username: 'alice', password: 'alice-password' });
     expect(res.status).toBe(200);
     const cookie = sessionCookie(res, '__Host-sid')!;
     expect(cookie).toBeDefined();

@@ -3,7 +3,12 @@ import request from 'supertest';
 import { sessionStoreKey } from '../../lib/session/session-id.js';
 import { idOf, mintsCookie } from '../support/cookies.js';
 import type { CountingStore } from '../support/counting.store.js';
-import { logIn, PLATFORMS, startSampleApp, type SampleAppHarness } from '../support/sample-app.harness.js';
+import {
+  logIn,
+  PLATFORMS,
+  startSampleApp,
+  type SampleAppHarness,
+} from '../support/sample-app.harness.js';
 
 /**
  * Rule 6: only changed top-level keys are written, so concurrent requests
@@ -40,7 +45,10 @@ describe.each(PLATFORMS)('delta saves under concurrent requests (%s)', (platform
     expect(h.store.nonZero()).toEqual({ get: 2, update: 2 });
     h.store.readDelayMs = 0;
 
-    expect((await request(http).get('/prefs').set('Cookie', cookie)).body).toEqual({ a: 'A', b: { deep: ['B'] } });
+    expect((await request(http).get('/prefs').set('Cookie', cookie)).body).toEqual({
+      a: 'A',
+      b: { deep: ['B'] },
+    });
     const record = await h.store.inner.get(sessionStoreKey(idOf(cookie)));
     expect(record!.data).toEqual({ 'pref:a': '"A"', 'pref:b': '{"deep":["B"]}' });
   });
@@ -54,7 +62,10 @@ describe.each(PLATFORMS)('delta saves under concurrent requests (%s)', (platform
     for (const res of responses) expect(res.status).toBe(200);
     h.store.readDelayMs = 0;
 
-    const prefs = (await request(http).get('/prefs').set('Cookie', cookie)).body as Record<string, unknown>;
+    const prefs = (await request(http).get('/prefs').set('Cookie', cookie)).body as Record<
+      string,
+      unknown
+    >;
     const expected: Record<string, unknown> = { existing: 'kept' };
     names.forEach((name, i) => (expected[name] = i));
     expect(prefs).toEqual(expected);

@@ -20,7 +20,9 @@ interface Listed {
   current: boolean;
 }
 const currentHandle = async (http: string, cookie: string) =>
-  ((await request(http).get('/sessions').set('Cookie', cookie)).body as Listed[]).find((s) => s.current)!.handle;
+  ((await request(http).get('/sessions').set('Cookie', cookie)).body as Listed[]).find(
+    (s) => s.current,
+  )!.handle;
 
 /** Rules 1, 2 and 4: IDs, never adopting a client's ID, rotation on log-in, privilege change and logout. */
 describe.each(PLATFORMS)('IDs, fixation and rotation (%s)', (platform) => {
@@ -80,8 +82,12 @@ describe.each(PLATFORMS)('IDs, fixation and rotation (%s)', (platform) => {
       expect(idOf(cookiePair(oldHome))).not.toBe(idOf(anonymous));
 
       // the new session is logged in and starts clean: `views` did not survive
-      expect((await request(http).get('/me').set('Cookie', authenticated)).body.userId).toBe('alice');
-      expect((await request(http).get('/').set('Cookie', authenticated)).body).toEqual({ views: 1 });
+      expect((await request(http).get('/me').set('Cookie', authenticated)).body.userId).toBe(
+        'alice',
+      );
+      expect((await request(http).get('/').set('Cookie', authenticated)).body).toEqual({
+        views: 1,
+      });
     });
 
     it('logging in again (as someone else) rotates again and kills the previous cookie', async () => {
@@ -120,8 +126,13 @@ describe.each(PLATFORMS)('IDs, fixation and rotation (%s)', (platform) => {
       expect(old.body.reason).toBe('no_session');
       expect(await h.store.inner.get(sessionStoreKey(idOf(cookie)))).toBeNull();
 
-      expect((await request(http).get('/me').set('Cookie', rotated)).body.roles).toEqual(['user', 'editor']);
-      expect((await request(http).get('/prefs').set('Cookie', rotated)).body).toEqual({ theme: 'dark' });
+      expect((await request(http).get('/me').set('Cookie', rotated)).body.roles).toEqual([
+        'user',
+        'editor',
+      ]);
+      expect((await request(http).get('/prefs').set('Cookie', rotated)).body).toEqual({
+        theme: 'dark',
+      });
       expect(await currentHandle(http, rotated)).toBe(handle);
 
       // already an editor: the route regenerates the ID; it still rotates
@@ -130,7 +141,9 @@ describe.each(PLATFORMS)('IDs, fixation and rotation (%s)', (platform) => {
       const third = cookiePair(again);
       expect(idOf(third)).not.toBe(idOf(rotated));
       expect((await request(http).get('/me').set('Cookie', rotated)).status).toBe(401);
-      expect((await request(http).get('/prefs').set('Cookie', third)).body).toEqual({ theme: 'dark' });
+      expect((await request(http).get('/prefs').set('Cookie', third)).body).toEqual({
+        theme: 'dark',
+      });
     });
   });
 
@@ -145,7 +158,9 @@ describe.each(PLATFORMS)('IDs, fixation and rotation (%s)', (platform) => {
       expect(await h.store.inner.get(sessionStoreKey(idOf(cookie)))).toBeNull();
 
       expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(401);
-      expect((await request(http).put('/prefs/x').set('Cookie', cookie).send({ value: 1 })).status).toBe(401);
+      expect(
+        (await request(http).put('/prefs/x').set('Cookie', cookie).send({ value: 1 })).status,
+      ).toBe(401);
       const home = await request(http).get('/').set('Cookie', cookie);
       expect(home.body).toEqual({ views: 1 });
       expect(idOf(cookiePair(home))).not.toBe(idOf(cookie));
@@ -191,13 +206,17 @@ describe.each(PLATFORMS)('IDs, fixation and rotation (%s)', (platform) => {
       ['GET', '/sessions'],
       ['POST', '/auth/logout'],
       ['POST', '/auth/promote'],
-    ])('a read-only visit (%s %s) without a cookie gets no cookie and costs no store call', async (method, path) => {
-      h.store.reset();
-      const res = method === 'GET' ? await request(http).get(path) : await request(http).post(path);
-      expect(res.status).toBeLessThan(500);
-      expect(setCookies(res)).toEqual([]);
-      expect(h.store.total()).toBe(0);
-    });
+    ])(
+      'a read-only visit (%s %s) without a cookie gets no cookie and costs no store call',
+      async (method, path) => {
+        h.store.reset();
+        const res =
+          method === 'GET' ? await request(http).get(path) : await request(http).post(path);
+        expect(res.status).toBeLessThan(500);
+        expect(setCookies(res)).toEqual([]);
+        expect(h.store.total()).toBe(0);
+      },
+    );
 
     it('a read-only visit with a forged cookie mints no cookie (at most clears it) and writes nothing', async () => {
       h.store.reset();

@@ -3,7 +3,12 @@ import request from 'supertest';
 import { SessionService } from '../../lib/session.service.js';
 import { cookiePair, idOf } from '../support/cookies.js';
 import type { CountingStore } from '../support/counting.store.js';
-import { logIn, PLATFORMS, startSampleApp, type SampleAppHarness } from '../support/sample-app.harness.js';
+import {
+  logIn,
+  PLATFORMS,
+  startSampleApp,
+  type SampleAppHarness,
+} from '../support/sample-app.harness.js';
 
 interface Listed {
   handle: string;
@@ -37,7 +42,7 @@ describe.each(PLATFORMS)('GET/DELETE /sessions (%s)', (platform) => {
     return res.body as Listed[];
   };
 
-  it('lists the user\'s sessions by handle, never by ID, with a current flag', async () => {
+  it("lists the user's sessions by handle, never by ID, with a current flag", async () => {
     const before = Date.now();
     const laptop = await logIn(http, 'alice');
     const phone = await logIn(http, 'alice');
@@ -79,7 +84,7 @@ describe.each(PLATFORMS)('GET/DELETE /sessions (%s)', (platform) => {
     expect(res.status).toBe(401);
   });
 
-  it('revoking someone else\'s handle answers 404 and leaves that session alone', async () => {
+  it("revoking someone else's handle answers 404 and leaves that session alone", async () => {
     const alice = await logIn(http, 'alice');
     const admin = await logIn(http, 'admin');
     const adminHandle = (await list(admin))[0].handle;
@@ -90,12 +95,19 @@ describe.each(PLATFORMS)('GET/DELETE /sessions (%s)', (platform) => {
     expect((await request(http).get('/me').set('Cookie', admin)).status).toBe(200);
     expect(await list(admin)).toHaveLength(1);
 
-    for (const handle of ['unknown', 'x'.repeat(90), '__proto__', encodeURIComponent('../../etc')]) {
-      expect((await request(http).delete(`/sessions/${handle}`).set('Cookie', alice)).status).toBe(404);
+    for (const handle of [
+      'unknown',
+      'x'.repeat(90),
+      '__proto__',
+      encodeURIComponent('../../etc'),
+    ]) {
+      expect((await request(http).delete(`/sessions/${handle}`).set('Cookie', alice)).status).toBe(
+        404,
+      );
     }
   });
 
-  it('revoking one of one\'s own other sessions: 200, it answers 401 revoked, the listing shrinks', async () => {
+  it("revoking one of one's own other sessions: 200, it answers 401 revoked, the listing shrinks", async () => {
     const laptop = await logIn(http, 'alice');
     const phone = await logIn(http, 'alice');
     const laptopHandle = (await list(laptop)).find((e) => e.current)!.handle;
@@ -120,12 +132,17 @@ describe.each(PLATFORMS)('GET/DELETE /sessions (%s)', (platform) => {
   });
 
   it('DELETE /sessions logs out everywhere and answers how many were ended', async () => {
-    const cookies = [await logIn(http, 'alice'), await logIn(http, 'alice'), await logIn(http, 'alice')];
+    const cookies = [
+      await logIn(http, 'alice'),
+      await logIn(http, 'alice'),
+      await logIn(http, 'alice'),
+    ];
     const admin = await logIn(http, 'admin');
     const res = await request(http).delete('/sessions').set('Cookie', cookies[0]);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ revoked: 3 });
-    for (const cookie of cookies) expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(401);
+    for (const cookie of cookies)
+      expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(401);
     expect(await h.app.get(SessionService).listForUser('alice')).toEqual([]);
     expect((await request(http).get('/me').set('Cookie', admin)).status).toBe(200);
 

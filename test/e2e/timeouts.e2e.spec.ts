@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { cookiePair, idOf, mintsCookie, sessionCookie } from '../support/cookies.js';
 import type { CountingStore } from '../support/counting.store.js';
-import { logIn, PLATFORMS, sleep, startSampleApp, type SampleAppHarness } from '../support/sample-app.harness.js';
+import {
+  logIn,
+  PLATFORMS,
+  sleep,
+  startSampleApp,
+  type SampleAppHarness,
+} from '../support/sample-app.harness.js';
 
 const IDLE_MS = 1200;
 const ABSOLUTE_MS = 2400;
@@ -22,7 +28,10 @@ describe.each(PLATFORMS)('timeouts and revocation (%s)', (platform) => {
 
   beforeAll(async () => {
     h = await startSampleApp(platform, {
-      env: { SESSION_IDLE_TIMEOUT_MS: String(IDLE_MS), SESSION_ABSOLUTE_TIMEOUT_MS: String(ABSOLUTE_MS) },
+      env: {
+        SESSION_IDLE_TIMEOUT_MS: String(IDLE_MS),
+        SESSION_ABSOLUTE_TIMEOUT_MS: String(ABSOLUTE_MS),
+      },
     });
     http = h.http;
   });
@@ -33,7 +42,9 @@ describe.each(PLATFORMS)('timeouts and revocation (%s)', (platform) => {
   const me = (cookie: string) => request(http).get('/me').set('Cookie', cookie);
 
   it('the cookie lives until the absolute timeout', async () => {
-    const res = await request(http).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
+    const res = await request(http)
+      .post('/auth/login')
+      .send({ username: 'alice', password: 'alice-password' });
     expect(sessionCookie(res)!.maxAge).toBe(Math.floor(ABSOLUTE_MS / 1000));
   });
 
@@ -49,7 +60,9 @@ describe.each(PLATFORMS)('timeouts and revocation (%s)', (platform) => {
     expect(sessionCookie(first)?.cleared).toBe(true);
     // the reason is stable, not a one-off
     expect((await me(cookie)).body.reason).toBe('idle_timeout');
-    expect((await request(http).get('/prefs').set('Cookie', cookie)).body.reason).toBe('idle_timeout');
+    expect((await request(http).get('/prefs').set('Cookie', cookie)).body.reason).toBe(
+      'idle_timeout',
+    );
     // a write with the ended cookie starts a new, empty session under a new ID
     const home = await request(http).get('/').set('Cookie', cookie);
     expect(home.body).toEqual({ views: 1 });
@@ -96,7 +109,9 @@ describe.each(PLATFORMS)('timeouts and revocation (%s)', (platform) => {
     expect(write.status).toBe(401);
     expect((await me(phone)).status).toBe(200);
     // revoking it again: it is no longer the user's live session
-    expect((await request(http).delete(`/sessions/${laptopHandle}`).set('Cookie', phone)).status).toBe(404);
+    expect(
+      (await request(http).delete(`/sessions/${laptopHandle}`).set('Cookie', phone)).status,
+    ).toBe(404);
     await request(http).delete('/sessions').set('Cookie', phone);
   });
 

@@ -37,10 +37,14 @@ export function parseSetCookie(raw: string): SetCookie {
     if (i === -1) attributes[part.trim().toLowerCase()] = true;
     else attributes[part.slice(0, i).trim().toLowerCase()] = part.slice(i + 1).trim();
   }
-  const maxAge = typeof attributes['max-age'] === 'string' ? Number(attributes['max-age']) : undefined;
-  const expires = typeof attributes.expires === 'string' ? Date.parse(attributes.expires) : undefined;
+  const maxAge =
+    typeof attributes['max-age'] === 'string' ? Number(attributes['max-age']) : undefined;
+  const expires =
+    typeof attributes.expires === 'string' ? Date.parse(attributes.expires) : undefined;
   const cleared =
-    value === '' || (maxAge !== undefined && maxAge <= 0) || (expires !== undefined && expires <= Date.now());
+    value === '' ||
+    (maxAge !== undefined && maxAge <= 0) ||
+    (expires !== undefined && expires <= Date.now());
   return { name, value, attributes, maxAge, cleared, pair: `${name}=${value}`, raw };
 }
 
@@ -56,7 +60,9 @@ export function sessionCookie(res: HasHeaders, name = 'sid'): SetCookie | undefi
 export function cookiePair(res: HasHeaders, name = 'sid'): string {
   const cookie = sessionCookie(res, name);
   if (!cookie || cookie.cleared) {
-    throw new Error(`expected a live ${name} cookie, got Set-Cookie: ${JSON.stringify(setCookies(res))}`);
+    throw new Error(
+      `expected a live ${name} cookie, got Set-Cookie: ${JSON.stringify(setCookies(res))}`,
+    );
   }
   return cookie.pair;
 }
@@ -70,6 +76,8 @@ export function mintsCookie(res: HasHeaders, name = 'sid'): boolean {
 
 /** The session ID inside a `sid=id.signature` pair (or a bare `id.signature` value). */
 export function idOf(pairOrValue: string): string {
-  const value = pairOrValue.includes('=') ? pairOrValue.slice(pairOrValue.indexOf('=') + 1) : pairOrValue;
+  const value = pairOrValue.includes('=')
+    ? pairOrValue.slice(pairOrValue.indexOf('=') + 1)
+    : pairOrValue;
   return value.split('.')[0];
 }

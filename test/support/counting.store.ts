@@ -1,12 +1,34 @@
 import { MemoryStore, type MemoryStoreOptions } from '../../lib/stores/memory.store.js';
-import type { SessionPatch, SessionRecord, UserSessionEntry } from '../../lib/stores/session-record.js';
+import type {
+  SessionPatch,
+  SessionRecord,
+  UserSessionEntry,
+} from '../../lib/stores/session-record.js';
 import type { SessionStore } from '../../lib/stores/session-store.interface.js';
 
 /** The SessionStore methods a CountingStore counts. */
-export const STORE_METHODS = ['get', 'set', 'update', 'rotate', 'destroy', 'revoke', 'listForUser'] as const;
+export const STORE_METHODS = [
+  'get',
+  'set',
+  'update',
+  'rotate',
+  'destroy',
+  'revoke',
+  'listForUser',
+  'incrementCounter',
+] as const;
 export type StoreMethod = (typeof STORE_METHODS)[number];
-/** Methods that change what the store holds. */
-export const WRITE_METHODS: readonly StoreMethod[] = ['set', 'update', 'rotate', 'destroy', 'revoke'];
+/**
+ * Methods that change a session record. `incrementCounter` (the guessing
+ * defence's per-client failure counter) is counted, but is not a session write.
+ */
+export const WRITE_METHODS: readonly StoreMethod[] = [
+  'set',
+  'update',
+  'rotate',
+  'destroy',
+  'revoke',
+];
 
 export interface CountingStoreOptions extends MemoryStoreOptions {
   /** Delay every read (get, listForUser) by this many ms before it runs: widens race windows. */
@@ -75,7 +97,12 @@ export class CountingStore implements SessionStore {
     return this.inner.update(key, patch, ttlMs);
   }
 
-  async rotate(oldKey: string, newKey: string, record: SessionRecord, ttlMs: number): Promise<void> {
+  async rotate(
+    oldKey: string,
+    newKey: string,
+    record: SessionRecord,
+    ttlMs: number,
+  ): Promise<void> {
     this.calls.rotate++;
     await this.pause(this.writeDelayMs);
     return this.inner.rotate(oldKey, newKey, record, ttlMs);
@@ -99,6 +126,11 @@ export class CountingStore implements SessionStore {
     return this.inner.listForUser(userId);
   }
 
+  async incrementCounter(key: string, windowMs: number): Promise<number> {
+    this.calls.incrementCounter++;
+    return this.inner.incrementCounter(key, windowMs);
+  }
+
   async close(): Promise<void> {
     await this.inner.close();
   }
@@ -109,5 +141,7 @@ export class CountingStore implements SessionStore {
 }
 
 function blank(): Record<StoreMethod, number> {
-  return { get: 0, set: 0, update: 0, rotate: 0, destroy: 0, revoke: 0, listForUser: 0 };
+  const calls = {} as Record<StoreMethod, number>;
+  for (const m of STORE_METHODS) calls[m] = 0;
+  return calls;
 }

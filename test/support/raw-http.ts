@@ -13,7 +13,11 @@ export interface RawResponse {
  * client (which refuses control characters and non-Latin-1 text in header
  * values): hostile Cookie headers reach the server byte for byte.
  */
-export function rawGet(port: number, path: string, headerLines: (string | Buffer)[]): Promise<RawResponse> {
+export function rawGet(
+  port: number,
+  path: string,
+  headerLines: (string | Buffer)[],
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -27,7 +31,9 @@ export function rawGet(port: number, path: string, headerLines: (string | Buffer
         reject(error);
       }
     });
-    const parts: Buffer[] = [Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n`)];
+    const parts: Buffer[] = [
+      Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n`),
+    ];
     for (const line of headerLines) parts.push(Buffer.from(line), Buffer.from('\r\n'));
     parts.push(Buffer.from('\r\n'));
     socket.end(Buffer.concat(parts));
@@ -36,12 +42,18 @@ export function rawGet(port: number, path: string, headerLines: (string | Buffer
 
 /** A `Cookie:` header line (raw bytes allowed). */
 export function cookieLine(value: string | Buffer): Buffer {
-  return Buffer.concat([Buffer.from('Cookie: '), Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8')]);
+  return Buffer.concat([
+    Buffer.from('Cookie: '),
+    Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8'),
+  ]);
 }
 
 function parseResponse(data: Buffer): RawResponse {
   const end = data.indexOf('\r\n\r\n');
-  if (end === -1) throw new Error(`incomplete HTTP response: ${JSON.stringify(data.toString('latin1').slice(0, 200))}`);
+  if (end === -1)
+    throw new Error(
+      `incomplete HTTP response: ${JSON.stringify(data.toString('latin1').slice(0, 200))}`,
+    );
   const [statusLine, ...lines] = data.subarray(0, end).toString('latin1').split('\r\n');
   const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1]);
   if (!Number.isInteger(status)) throw new Error(`bad status line: ${statusLine}`);
@@ -51,7 +63,8 @@ function parseResponse(data: Buffer): RawResponse {
     const name = line.slice(0, i).trim().toLowerCase();
     const value = line.slice(i + 1).trim();
     const prev = headers[name];
-    headers[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+    headers[name] =
+      prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
   }
   let body = data.subarray(end + 4);
   if (String(headers['transfer-encoding']).toLowerCase() === 'chunked') body = dechunk(body);

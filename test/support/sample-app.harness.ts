@@ -50,7 +50,11 @@ export async function startSampleApp<TStore extends SessionStore = CountingStore
   platform: Platform,
   options: SampleAppOptions<TStore> = {},
 ): Promise<SampleAppHarness<TStore>> {
-  const config = readSampleConfig({ PLATFORM: platform, SESSION_SECRET: TEST_SECRET, ...options.env });
+  const config = readSampleConfig({
+    PLATFORM: platform,
+    SESSION_SECRET: TEST_SECRET,
+    ...options.env,
+  });
   const ownStore = options.store === undefined;
   const store = (options.store ?? new CountingStore()) as TStore;
   const app = await createSampleApp(config, { store, logger: false });
@@ -64,7 +68,11 @@ export async function startSampleApp<TStore extends SessionStore = CountingStore
  * Starts any Nest app module (e.g. a test-only app defined in a spec) on a
  * platform, listening on an ephemeral port.
  */
-export async function startTestApp(platform: Platform, module: unknown, afterClose?: () => Promise<void>): Promise<RunningApp> {
+export async function startTestApp(
+  platform: Platform,
+  module: unknown,
+  afterClose?: () => Promise<void>,
+): Promise<RunningApp> {
   const options = { logger: false, abortOnError: false } as const;
   const app =
     platform === 'fastify'
@@ -73,7 +81,11 @@ export async function startTestApp(platform: Platform, module: unknown, afterClo
   return serve(app, platform, afterClose);
 }
 
-async function serve(app: INestApplication, platform: Platform, afterClose?: () => Promise<void>): Promise<RunningApp> {
+async function serve(
+  app: INestApplication,
+  platform: Platform,
+  afterClose?: () => Promise<void>,
+): Promise<RunningApp> {
   await app.init();
   if (platform === 'fastify') await app.getHttpAdapter().getInstance().ready();
   await app.listen(0, '127.0.0.1');
@@ -93,14 +105,18 @@ async function serve(app: INestApplication, platform: Platform, afterClose?: () 
 }
 
 /** The sample's demo users' passwords. */
-export const PASSWORDS: Record<string, string> = { alice: 'alice-password', admin: 'admin-password' };
+export const PASSWORDS: Record<string, string> = {
+  alice: 'alice-password',
+  admin: 'admin-password',
+};
 
 /** Logs a demo user in (optionally from an existing cookie); answers the new `sid=...` pair. */
 export async function logIn(http: string, username = 'alice', cookie?: string): Promise<string> {
   const req = request(http).post('/auth/login').send({ username, password: PASSWORDS[username] });
   if (cookie) req.set('Cookie', cookie);
   const res = await req;
-  if (res.status !== 200) throw new Error(`login as ${username} answered ${res.status}: ${res.text}`);
+  if (res.status !== 200)
+    throw new Error(`login as ${username} answered ${res.status}: ${res.text}`);
   return cookiePair(res);
 }
 
