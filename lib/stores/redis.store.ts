@@ -13,6 +13,7 @@ import {
   type RedisDriver,
 } from './redis/redis-driver.js';
 import {
+  COUNT,
   DESTROY,
   EXTEND,
   INDEX_ADD,
@@ -304,6 +305,24 @@ export class RedisStore implements SessionStore {
       const { live } = await this.readIndex(userId);
       const targets = live.map((entry) => entry.key).filter((key) => key !== exceptKey);
       return this.revokeOnCluster(userId, targets, String(revokedAt), ttl);
+    });
+  }
+
+  /**
+   * Fixed-window counter shared by every app instance (the module's guessing
+   * defence): one script on `<prefix>count:<key>`, one round trip on both
+   * topologies. Answers the count including this call.
+   */
+  async incrementCounter(key: string, windowMs: number): Promise<number> {
+    return this.run('incrementCounter', async () => {
+      const reply = await runScript(
+        this.driver,
+        COUNT,
+        [`${this.prefix}count:${key}`],
+        [String(toTtl(windowMs))],
+      );
+      if (typeof reply !== 'number') throw new Error('unexpected reply to incrementCounter');
+      return reply;
     });
   }
 

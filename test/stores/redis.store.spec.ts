@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Cluster, Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { createClient } from 'redis';
+import { createClient, createCluster } from 'redis';
 import { RedisStore } from '../../lib/stores/redis.store.js';
 import type { SessionRecord } from '../../lib/stores/session-record.js';
 import {
@@ -73,6 +73,17 @@ runSessionStoreContract('RedisStore (ioredis, 3-master Cluster)', async () => {
 
 runSessionStoreContract('RedisStore (node-redis, standalone)', async () => {
   const client = await nodeRedisClient(await shared.get());
+  const store = new RedisStore({ client, prefix: prefix() });
+  return { store, close: async () => void (await store.close(), await client.close()) };
+});
+
+runSessionStoreContract('RedisStore (node-redis, 3-master Cluster)', async () => {
+  const servers = await cluster.get();
+  const client = createCluster({
+    rootNodes: servers.nodes.map((node) => ({ url: `redis://${node.host}:${node.port}` })),
+  });
+  client.on('error', () => {});
+  await client.connect();
   const store = new RedisStore({ client, prefix: prefix() });
   return { store, close: async () => void (await store.close(), await client.close()) };
 });
@@ -352,6 +363,63 @@ describe.each([
   });
 });
 
+describe.each([
+  ['standalone', async () => new Redis((await own.get()).url, ioredisOptions)],
+  ['Cluster', async () => clusterClient(await cluster.get())],
+] as const)('RedisStore per-user index lifetime (%s)', (_name, makeClient) => {
+  it('a sliding session never outlives its index entry', async () => {
+    const client = await makeClient();
+    const p = prefix();
+    const store = new RedisStore({ client, prefix: p });
+    try {
+      const u = user();
+      const k = key();
+      await store.set(k, record({ userId: u }), 10_000);
+      const index = `${p}user:${u}`;
+      const horizon = Number(await client.hget(p + k, 'i'));
+      expect(horizon).toBeGreaterThan(Date.now() + 10_000);
+      expect(await client.pttl(index)).toBeGreaterThan(10_000);
+
+      // as if the session had slid for a day: its index would expire before it
+      await client.hset(p + k, 'i', String(Date.now() + 2_000));
+      await client.pexpire(index, 2_000);
+      expect(await store.update(k, { lastSeenAt: Date.now() }, HOUR)).toBe(true);
+      expect(await client.pttl(p + k)).toBeGreaterThan(HOUR - 5_000);
+      expect(Number(await client.hget(p + k, 'i'))).toBeGreaterThan(Date.now() + HOUR);
+      expect(await client.pttl(index)).toBeGreaterThan(HOUR);
+      expect((await store.listForUser(u)).map((e) => e.key)).toEqual([k]);
+    } finally {
+      await client.quit();
+    }
+  });
+});
+
+describe.each([
+  ['standalone', async () => new Redis((await own.get()).url, ioredisOptions)],
+  ['Cluster', async () => clusterClient(await cluster.get())],
+] as const)('RedisStore incrementCounter (%s)', (_name, makeClient) => {
+  it('counts within a window shared by every store on the same Redis, then starts over', async () => {
+    const client = await makeClient();
+    const p = prefix();
+    const [one, two] = [
+      new RedisStore({ client, prefix: p }),
+      new RedisStore({ client, prefix: p }),
+    ];
+    try {
+      const k = `ip:${randomBytes(4).toString('hex')}`;
+      expect(await one.incrementCounter(k, 300)).toBe(1);
+      expect(await two.incrementCounter(k, 300)).toBe(2);
+      expect(await one.incrementCounter(k, 300)).toBe(3);
+      await sleep(400);
+      expect(await two.incrementCounter(k, 300)).toBe(1);
+      await client.set(`${p}count:foreign`, 'not a number');
+      expect(await one.incrementCounter('foreign', 300)).toBe(1);
+    } finally {
+      await client.quit();
+    }
+  });
+});
+
 describe('RedisStore when Redis goes down', () => {
   it('rejects within 2 s while Redis is down and recovers by itself on restart', async () => {
     const server = await startRedis(); // its own server: this test kills it
@@ -394,6 +462,43 @@ describe('RedisStore when Redis goes down', () => {
       expect(await store.get(k2)).not.toBeNull();
     } finally {
       await store.close();
+      await server.stop();
+    }
+  });
+
+  it('bounds calls by operationTimeoutMs even on app clients that queue forever', async () => {
+    const server = await startRedis();
+    // client defaults: ioredis and node-redis both queue commands while disconnected
+    const ioredis = new Redis(server.url);
+    ioredis.on('error', () => {});
+    const nodeRedis = await nodeRedisClient(server);
+    try {
+      const stores = [ioredis, nodeRedis].map(
+        (client) => new RedisStore({ client, prefix: prefix(), operationTimeoutMs: 1000 }),
+      );
+      for (const store of stores) await store.get(key());
+      await server.kill();
+      for (const store of stores) {
+        const started = Date.now();
+        await expect(store.get(key())).rejects.toThrow(/RedisStore\.get failed/);
+        expect(Date.now() - started).toBeLessThan(2000);
+      }
+      await server.restart();
+      for (const store of stores) {
+        const deadline = Date.now() + 5000;
+        let ok = false;
+        while (!ok && Date.now() < deadline) {
+          ok = await store.get(key()).then(
+            () => true,
+            () => false,
+          );
+          if (!ok) await sleep(100);
+        }
+        expect(ok).toBe(true);
+      }
+    } finally {
+      ioredis.disconnect();
+      await nodeRedis.close().catch(() => undefined);
       await server.stop();
     }
   });

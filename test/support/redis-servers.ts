@@ -1,8 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 
 /** A redis-server started for a test file (or the one named by `REDIS_URL`). */
 export interface RedisServer {
@@ -24,7 +24,7 @@ export interface RedisClusterServers {
 
 const HOST = '127.0.0.1';
 const INSTALL_HINT =
-  'redis-server not found on PATH: install it (apt-get install redis-server, brew install redis) or set REDIS_URL=redis://host:port';
+  'redis-server not found on PATH: install it (apt-get install redis-server, or brew install redis); REDIS_URL=redis://host:port covers only the standalone suites';
 
 /** Every process started here, killed on exit even when a test file forgot its afterAll. */
 const running = new Set<ChildProcess>();
@@ -32,11 +32,18 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-function redisBinary(name: 'redis-server' | 'redis-cli'): string {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  const path = found.stdout.trim();
-  if (found.status !== 0 || !path) throw new Error(INSTALL_HINT);
-  return path;
+function redisBinary(): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, 'redis-server');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  throw new Error(INSTALL_HINT);
 }
 
 /** A port that is free, and whose cluster bus port (+10000) is free too. */
@@ -176,7 +183,7 @@ export async function startRedis(options: { useExternal?: boolean } = {}): Promi
       kill: refuse,
     };
   }
-  const proc = redisProcess(redisBinary('redis-server'), await freePort());
+  const proc = redisProcess(redisBinary(), await freePort());
   await proc.start();
   return {
     url: `redis://${HOST}:${proc.port}`,
@@ -200,7 +207,7 @@ export async function startRedis(options: { useExternal?: boolean } = {}): Promi
  * `cluster_state:ok` and knows every other node.
  */
 export async function startRedisCluster(masters = 3): Promise<RedisClusterServers> {
-  const binary = redisBinary('redis-server');
+  const binary = redisBinary();
   const procs: Proc[] = [];
   const stop = async () => {
     await Promise.all(procs.map((proc) => proc.halt('SIGKILL')));

@@ -313,3 +313,20 @@ end
 return n
 `,
 );
+
+/**
+ * Fixed-window counter. KEYS: counter. ARGV: window ms. Answers the new count;
+ * a foreign value under the key restarts the count.
+ */
+export const COUNT = script(
+  'count',
+  `
+local ok, n = pcall(redis.call, 'INCR', KEYS[1])
+if not ok then
+  redis.call('DEL', KEYS[1])
+  n = redis.call('INCR', KEYS[1])
+end
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+`,
+);
