@@ -43,7 +43,8 @@ export interface RedisStoreOptions {
    *
    * - ioredis `Redis`: `{ commandTimeout: 1000, maxRetriesPerRequest: 1,
    *   retryStrategy: (n) => Math.min(n * 100, 1000) }` (retrying forever);
-   *   no `keyPrefix` (use `prefix`).
+   *   no `keyPrefix` (use `prefix`); an `'error'` listener (else ioredis
+   *   prints every reconnect failure).
    * - ioredis `Cluster`: `{ clusterRetryStrategy: (n) => Math.min(n * 100,
    *   1000), redisOptions: { commandTimeout: 1000, maxRetriesPerRequest: 1 } }`.
    * - node-redis: `{ disableOfflineQueue: true, socket: { reconnectStrategy:
