@@ -1,84 +1,118 @@
 import { Logger } from '@nestjs/common';
-import { commitFailureResponse } from './commit-failure.js';
+import { commitFailureResponse, type CommitFailureResponse } from './commit-failure.js';
 import type { HttpBinding } from './http-binding.js';
 import type { SessionRequestContext } from './session-request-context.js';
+
+type Method = (...args: unknown[]) => unknown;
 
 /** The parts of an Express response this binding uses. */
 interface ExpressResponse {
   statusCode: number;
   headersSent: boolean;
-  write: (...args: unknown[]) => boolean;
-  end: (...args: unknown[]) => unknown;
   setHeader(name: string, value: string | string[]): unknown;
-  getHeader(name: string): unknown;
   removeHeader(name: string): void;
   append(name: string, value: string | string[]): unknown;
 }
 
+/** The Express app: `response` is the prototype of every response it creates. */
+interface ExpressApp {
+  response: { write: Method; end: Method };
+}
+
+/**
+ * Holds one response's `write()`/`end()` calls until its session is
+ * committed, then replays them in order.
+ */
+class ResponseGate {
+  private queue?: Promise<void>;
+  private failure?: CommitFailureResponse;
+
+  constructor(
+    private readonly binding: ExpressBinding,
+    private readonly context: SessionRequestContext,
+    private readonly res: ExpressResponse,
+    private readonly release: () => void,
+  ) {}
+
+  /** Nothing to commit (the common case): the call goes straight through, no promise. */
+  canPass(): boolean {
+    if (this.queue || !this.context.canSkipCommit(this.res.statusCode)) return false;
+    this.release();
+    return true;
+  }
+
+  write(original: Method, args: unknown[]): void {
+    this.enqueue(() => {
+      if (!this.failure) original.apply(this.res, args);
+    });
+  }
+
+  end(original: Method, args: unknown[]): void {
+    this.enqueue(() => {
+      this.release();
+      if (this.failure) this.binding.sendFailure(this.res, this.failure, original);
+      else original.apply(this.res, args);
+    });
+  }
+
+  private enqueue(call: () => void): void {
+    this.queue ??= this.context.commit(this.res.statusCode).then(
+      (cookies) => {
+        if (cookies.length > 0 && !this.res.headersSent) this.binding.addCookies(this.res, cookies);
+      },
+      (error: unknown) => {
+        this.failure = commitFailureResponse(error);
+        if (this.failure.status === 500)
+          this.binding.logger.error('Session commit failed', error as Error);
+      },
+    );
+    this.queue = this.queue.then(call).catch((error: unknown) => {
+      this.binding.logger.error(
+        'Writing the response after the session commit failed',
+        error as Error,
+      );
+    });
+  }
+}
+
 /**
  * Express has no asynchronous "before send" hook, so the response of a
- * request that touched its session is gated: the first `write()`/`end()`
- * (from a return value, a redirect, an exception filter or an `@Res()`
- * handler alike) waits for the commit, which adds its Set-Cookie while the
- * headers are still open, then the held calls run in order (DESIGN rule 7).
- * Requests that never touch their session are not gated at all.
+ * request whose session changed is gated: its first `write()`/`end()` (from
+ * a return value, a redirect, an exception filter or an `@Res()` handler
+ * alike) waits for the commit, which adds its Set-Cookie while the headers
+ * are still open, then the held calls run in order (DESIGN rule 7).
+ *
+ * `write`/`end` are wrapped once on the app's response prototype, with gates
+ * kept in a WeakMap: patching each response object instead would change its
+ * shape and slow down every request, not just the gated ones.
  */
 export class ExpressBinding implements HttpBinding {
-  private readonly logger = new Logger('SessionModule');
+  readonly logger = new Logger('SessionModule');
+  private readonly gates = new WeakMap<object, ResponseGate>();
 
-  install(): void {
-    // Nothing global: the gate is per request.
+  install(instance: unknown): void {
+    const proto = (instance as ExpressApp).response;
+    const originalWrite = proto.write;
+    const originalEnd = proto.end;
+    const gates = this.gates;
+    proto.write = function (this: object, ...args: unknown[]) {
+      const gate = gates.get(this);
+      if (!gate || gate.canPass()) return originalWrite.apply(this, args);
+      gate.write(originalWrite, args);
+      return true;
+    };
+    proto.end = function (this: object, ...args: unknown[]) {
+      const gate = gates.get(this);
+      if (!gate || gate.canPass()) return originalEnd.apply(this, args);
+      gate.end(originalEnd, args);
+      return this;
+    };
   }
 
   gate(context: SessionRequestContext, response: unknown): void {
-    const res = response as ExpressResponse;
-    const originalWrite = res.write;
-    const originalEnd = res.end;
-    let queue: Promise<void> | undefined;
-    let failure: ReturnType<typeof commitFailureResponse> | undefined;
-
-    const restore = () => {
-      res.write = originalWrite;
-      res.end = originalEnd;
-    };
-    const enqueue = (call: () => void) => {
-      queue ??= context.commit(res.statusCode).then(
-        (cookies) => {
-          if (cookies.length > 0 && !res.headersSent) this.addCookies(res, cookies);
-        },
-        (error: unknown) => {
-          failure = commitFailureResponse(error);
-          if (failure.status === 500) this.logger.error('Session commit failed', error as Error);
-        },
-      );
-      queue = queue.then(call).catch((error: unknown) => {
-        this.logger.error('Writing the response after the session commit failed', error as Error);
-      });
-    };
-
-    // Nothing to write for this request (the common case): send at once, no promise.
-    const skip = () => {
-      if (queue || !context.canSkipCommit(res.statusCode)) return false;
-      restore();
-      return true;
-    };
-
-    res.write = (...args: unknown[]) => {
-      if (skip()) return originalWrite.apply(res, args);
-      enqueue(() => {
-        if (!failure) originalWrite.apply(res, args);
-      });
-      return true;
-    };
-    res.end = (...args: unknown[]) => {
-      if (skip()) return originalEnd.apply(res, args);
-      enqueue(() => {
-        restore();
-        if (failure) this.sendFailure(res, failure);
-        else originalEnd.apply(res, args);
-      });
-      return res;
-    };
+    const gates = this.gates;
+    const res = response as ExpressResponse & object;
+    gates.set(res, new ResponseGate(this, context, res, () => gates.delete(res)));
   }
 
   setHeader(response: unknown, name: string, value: string): void {
@@ -96,18 +130,17 @@ export class ExpressBinding implements HttpBinding {
     return (response as ExpressResponse).headersSent;
   }
 
-  private sendFailure(
-    res: ExpressResponse,
-    failure: ReturnType<typeof commitFailureResponse>,
-  ): void {
+  /** Replaces the app's response by the commit failure's (503 for a store outage). */
+  sendFailure(res: ExpressResponse, failure: CommitFailureResponse, end: Method): void {
     if (!res.headersSent) {
       res.statusCode = failure.status;
-      for (const name of ['content-length', 'etag', 'set-cookie', 'location'])
+      for (const name of ['content-length', 'etag', 'set-cookie', 'location']) {
         res.removeHeader(name);
+      }
       for (const [name, value] of Object.entries(failure.headers)) res.setHeader(name, value);
       res.setHeader('content-type', 'application/json; charset=utf-8');
       res.setHeader('cache-control', 'no-store');
     }
-    res.end(failure.body);
+    end.call(res, failure.body);
   }
 }

@@ -1,4 +1,10 @@
+import * as crypto from 'node:crypto';
 import { createHash, randomBytes } from 'node:crypto';
+
+/** One-shot `crypto.hash` (Node >= 20.12) is several times faster than createHash for short input. */
+const oneShotHash = (
+  crypto as { hash?: (algorithm: string, data: string, encoding: string) => string }
+).hash;
 
 /** 32 random bytes (256 bits) as base64url: 43 characters. */
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -13,7 +19,9 @@ export function generateSessionId(): string {
  * no usable ID, so it logs nobody in.
  */
 export function sessionStoreKey(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
+  return oneShotHash
+    ? oneShotHash('sha256', id, 'base64url')
+    : createHash('sha256').update(id).digest('base64url');
 }
 
 /** An opaque public name for listings, unrelated to the ID. */

@@ -24,6 +24,7 @@ import {
   REVOKE_ALL,
   UPDATE,
 } from './redis/redis.scripts.js';
+import { OperationDeadlines } from './redis/operation-deadlines.js';
 import { DATA_FIELD_PREFIX, decodeRecord, encodeRecord } from './redis/session-hash.js';
 import type { SessionPatch, SessionRecord, UserSessionEntry } from './session-record.js';
 import type { SessionStore } from './session-store.interface.js';
@@ -131,6 +132,7 @@ export class RedisStore implements SessionStore {
   private readonly prefix: string;
   private readonly maxSessionsPerUser: number;
   private readonly operationTimeoutMs: number;
+  private readonly deadlines: OperationDeadlines;
   private readonly inline: string;
 
   constructor(options: RedisStoreOptions) {
@@ -149,6 +151,7 @@ export class RedisStore implements SessionStore {
       );
     }
     this.operationTimeoutMs = options.operationTimeoutMs ?? 1_500;
+    this.deadlines = new OperationDeadlines(this.operationTimeoutMs);
     if (options.client) {
       if (isIoredisClient(options.client)) this.driver = new IoredisDriver(options.client);
       else if (isNodeRedisClient(options.client)) this.driver = new NodeRedisDriver(options.client);
@@ -329,6 +332,7 @@ export class RedisStore implements SessionStore {
 
   /** Closes the connection if the store created it; an app's client is left open. */
   async close(): Promise<void> {
+    this.deadlines.close();
     if (this.owned) await this.driver.close();
   }
 
@@ -503,21 +507,14 @@ export class RedisStore implements SessionStore {
    * command's arguments: keys and session data).
    */
   private async run<T>(operation: string, work: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(new RedisStoreError(operation, `no answer within ${this.operationTimeoutMs} ms`)),
-        this.operationTimeoutMs,
-      );
-    });
     try {
-      return await Promise.race([work(), deadline]);
+      return await this.deadlines.run(
+        work,
+        () => new RedisStoreError(operation, `no answer within ${this.operationTimeoutMs} ms`),
+      );
     } catch (error) {
       if (error instanceof RedisStoreError) throw error;
       throw new RedisStoreError(operation, error instanceof Error ? error.message : String(error));
-    } finally {
-      clearTimeout(timer);
     }
   }
 }
