@@ -6,7 +6,12 @@ import type { ContextLookup, HttpBinding, PlatformRequest } from './http-binding
 interface FastifyReply {
   statusCode: number;
   sent: boolean;
-  raw: { headersSent: boolean };
+  raw: {
+    headersSent: boolean;
+    getHeader(name: string): unknown;
+    setHeader(name: string, value: string | string[]): unknown;
+    removeHeader(name: string): void;
+  };
   code(status: number): FastifyReply;
   header(name: string, value: string): FastifyReply;
   removeHeader(name: string): FastifyReply;
@@ -50,6 +55,7 @@ export class FastifyBinding implements HttpBinding {
           reply.code(failure.status);
           for (const name of ['content-length', 'etag', 'set-cookie', 'location'])
             reply.removeHeader(name);
+          reply.raw.removeHeader('set-cookie'); // mirrored there by an earlier save()
           for (const [name, value] of Object.entries(failure.headers)) reply.header(name, value);
           reply.header('content-type', 'application/json; charset=utf-8');
           reply.header('cache-control', 'no-store');
@@ -72,6 +78,17 @@ export class FastifyBinding implements HttpBinding {
     // Fastify appends repeated set-cookie headers instead of replacing them.
     for (const cookie of cookies) reply.header('set-cookie', cookie);
     reply.header('cache-control', 'no-store');
+    // Mirrored on the raw response for handlers that stream through `reply.raw`
+    // after `session.save()` (no onSend then). When Fastify sends the reply
+    // itself, its own headers take precedence, so nothing is sent twice.
+    const raw = reply.raw;
+    if (!raw.headersSent) {
+      const previous = raw.getHeader('set-cookie');
+      const list =
+        previous === undefined ? [] : Array.isArray(previous) ? previous : [String(previous)];
+      raw.setHeader('set-cookie', [...list, ...cookies]);
+      raw.setHeader('cache-control', 'no-store');
+    }
   }
 
   headersSent(response: unknown): boolean {

@@ -127,6 +127,17 @@ class TimingController {
     throw new BadRequestException('no rotation on errors');
   }
 
+  /** save() before streaming through the raw Node response (no platform send at all). */
+  @Get('save-stream')
+  async saveStream(@Session() session: Session, @Res() res: PlatformResponse) {
+    session.set('k', 'save-stream');
+    await session.save();
+    const raw = (res.raw ?? res) as import('node:http').ServerResponse;
+    raw.writeHead(200, { 'content-type': 'text/plain' });
+    raw.write('chunk-1 ');
+    raw.end('chunk-2');
+  }
+
   /** save(): commits now, inside the handler; later changes are committed at the end as usual. */
   @Get('save')
   async save(@Session() session: Session) {
@@ -285,6 +296,15 @@ describe.each(PLATFORMS)('commit before the response is sent (%s)', (platform) =
       expect(cookies).toHaveLength(1); // the save's cookie; the final commit only updates
       const cookie = cookiePair(res);
       expect((await read(cookie)).body).toMatchObject({ k: 'save', r: 'after-save' });
+    });
+
+    it('before streaming through the raw response: the cookie is in the streamed response', async () => {
+      const res = await request(http).get('/t/save-stream');
+      expect(res.status).toBe(200);
+      expect(res.text).toBe('chunk-1 chunk-2');
+      expect(setCookies(res).filter((c) => c.startsWith('sid='))).toHaveLength(1);
+      const cookie = cookiePair(res);
+      expect((await read(cookie)).body.k).toBe('save-stream');
     });
 
     it('on an existing session, writes the change at save() and the rest before the response', async () => {
