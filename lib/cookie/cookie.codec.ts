@@ -36,7 +36,9 @@ export class SessionCookieCodec {
 
   /** Set-Cookie for a signed ID, living `maxAgeMs` (the session's absolute lifetime left). */
   serialize(signedId: string, maxAgeMs: number): string {
-    return this.build(signedId, Math.max(0, Math.floor(maxAgeMs / 1000)));
+    // Whole seconds, but never 0 while time is left: Max-Age=0 would delete the cookie at once.
+    const seconds = maxAgeMs > 0 ? Math.max(1, Math.floor(maxAgeMs / 1000)) : 0;
+    return this.build(signedId, seconds);
   }
 
   /** Set-Cookie that makes the browser drop the cookie. */
