@@ -138,6 +138,17 @@ describe('RequestSession key rules', () => {
     expect(s.hasContent).toBe(false);
   });
 
+  it('treats set(key, undefined) as removing the key: a new session stays empty', () => {
+    const s = session();
+    s.set('a', undefined);
+    expect(s.has('a')).toBe(false);
+    expect(s.keys()).toEqual([]);
+    expect(s.hasContent).toBe(false);
+    s.set('b', 1);
+    s.set('b', undefined);
+    expect(s.keys()).toEqual([]);
+  });
+
   it('logIn starts clean except the kept keys, and marks the session for rotation', async () => {
     const s = session();
     s.set('cart', ['apple']);

@@ -37,6 +37,8 @@ export class ChangeTracker {
   }
 
   set(key: string, value: unknown): void {
+    // JSON has no `undefined`: setting it is removing the key (and must not make a session non-empty).
+    if (value === undefined) return this.unset(key);
     this.removed.delete(key);
     this.values.set(key, value);
   }
