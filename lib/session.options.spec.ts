@@ -35,7 +35,11 @@ describe('resolveSessionOptions: defaults', () => {
       idleTimeoutMs: 30 * 60_000,
       absoluteTimeoutMs: 8 * 3_600_000,
       touchAfterMs: 15 * 60_000, // half the idle timeout
-      ownsStore: true,
+      storeOutage: 'fail-closed',
+      bindToUserAgent: false,
+      csrfAllowedOrigins: [],
+      rotation: undefined,
+      bruteForce: { maxFailures: 100, windowMs: 300_000, trustProxy: 0 },
       cookie: { name: 'sid', secure: false, sameSite: 'lax', path: '/', httpOnly: true },
     });
     expect(resolved.cookie.domain).toBeUndefined();
@@ -58,7 +62,6 @@ describe('resolveSessionOptions: defaults', () => {
       touchAfterMs: 1000,
     });
     expect(resolved.store).toBe(store);
-    expect(resolved.ownsStore).toBe(false);
     void store.close();
   });
 

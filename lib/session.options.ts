@@ -104,8 +104,6 @@ export interface SessionModuleOptions {
 export interface ResolvedSessionOptions {
   secrets: string[];
   store: SessionStore;
-  /** True when the store is the default MemoryStore created here (so it is closed here too). */
-  ownsStore: boolean;
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
   touchAfterMs: number;
@@ -353,7 +351,6 @@ export function resolveSessionOptions(raw: SessionModuleOptions): ResolvedSessio
   return {
     secrets: Array.isArray(raw.secret) ? [...raw.secret] : [raw.secret],
     store,
-    ownsStore: raw.store === undefined,
     idleTimeoutMs: idleTimeoutMs!,
     absoluteTimeoutMs: absoluteTimeoutMs!,
     touchAfterMs: touchAfterMs!,

@@ -50,15 +50,16 @@ export class CsrfGuard implements CanActivate {
     const origin = header(request, 'origin');
     if (origin !== undefined) {
       if (origin === 'null') return false;
-      if (!this.isTrustedOrigin(origin.toLowerCase(), request)) return false;
+      // An allow-listed front end may live on another site (Sec-Fetch-Site: cross-site).
+      if (this.engine.options.csrfAllowedOrigins.includes(origin.toLowerCase())) return true;
+      if (!this.isOwnOrigin(origin.toLowerCase(), request)) return false;
     }
     if (site === 'cross-site') return false;
     if (site === 'same-site' && origin === undefined) return false;
     return true;
   }
 
-  protected isTrustedOrigin(origin: string, request: CsrfRequest): boolean {
-    if (this.engine.options.csrfAllowedOrigins.includes(origin)) return true;
+  protected isOwnOrigin(origin: string, request: CsrfRequest): boolean {
     const host = header(request, 'host')?.toLowerCase();
     if (!host) return false;
     // The app's own origin: same host (and port) as the request was sent to.

@@ -160,6 +160,8 @@ describe.each(PLATFORMS)('CSRF (%s)', (platform) => {
       { origin: ALLOWED },
       { origin: ALLOWED, 'sec-fetch-site': 'same-site' },
       { origin: ALLOWED.toUpperCase(), 'sec-fetch-site': 'same-site' },
+      // an allow-listed front end on another site
+      { origin: ALLOWED, 'sec-fetch-site': 'cross-site' },
     ];
     for (const headers of allowed) {
       const res = await transfer(cookie, { ...headers, 'x-csrf-token': token });
