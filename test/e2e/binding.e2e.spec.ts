@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Subscription } from 'rxjs';
 import request from 'supertest';
 import type { SessionEvent } from '../../lib/events/session-event.js';
-import { SessionService } from '../../lib/session.service.js';
 import { sessionStoreKey } from '../../lib/session/session-id.js';
 import { idOf } from '../support/cookies.js';
 import type { CountingStore } from '../support/counting.store.js';
@@ -10,6 +9,7 @@ import {
   PASSWORDS,
   PLATFORMS,
   startSampleApp,
+  subscribeSessionEvents,
   type SampleAppHarness,
 } from '../support/sample-app.harness.js';
 import { cookiePair } from '../support/cookies.js';
@@ -33,7 +33,8 @@ describe.each(PLATFORMS)('User-Agent binding (%s)', (platform) => {
     h = await startSampleApp(platform, { env: { SESSION_BIND_USER_AGENT: '1' } });
     http = h.http;
     events = [];
-    subscription = h.app.get(SessionService).events$.subscribe((e) => events.push(e));
+    // every instance's events (both in redis-pair mode): the hijack may be seen by either
+    subscription = subscribeSessionEvents(h, (e) => events.push(e));
   });
   afterAll(async () => {
     subscription?.unsubscribe();

@@ -2,13 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import type { SessionEvent } from '../../lib/events/session-event.js';
-import { SessionService } from '../../lib/session.service.js';
-import { MemoryStore } from '../../lib/stores/memory.store.js';
 import { CookieSigner } from '../../lib/cookie/cookie.signer.js';
+import type { CountingStore } from '../support/counting.store.js';
 import {
   logIn,
+  newTestStore,
   PLATFORMS,
   startSampleApp,
+  subscribeSessionEvents,
   TEST_SECRET,
   type SampleAppHarness,
 } from '../support/sample-app.harness.js';
@@ -21,23 +22,24 @@ const unknownId = () =>
 
 /** Issue 4 item 6: the guessing defence answers 429 to clients that present many invalid IDs. */
 describe.each(PLATFORMS)('guessing defence (%s)', (platform) => {
-  const store = new MemoryStore();
-  let a: SampleAppHarness<MemoryStore>;
-  let b: SampleAppHarness<MemoryStore>;
+  let store: CountingStore;
+  let a: SampleAppHarness<CountingStore>;
+  let b: SampleAppHarness<CountingStore>;
   const events: SessionEvent[] = [];
 
   beforeAll(async () => {
-    // Two instances on one store: the failure count is the store's, so it holds across both.
+    // Two deployments on one store: the failure count is the store's, so it holds across both.
+    store = await newTestStore();
     const env = { SESSION_MAX_ID_FAILURES: '6', TRUST_PROXY: '1' };
     a = await startSampleApp(platform, { store, env });
     b = await startSampleApp(platform, { store, env });
-    a.app.get(SessionService).events$.subscribe((e) => events.push(e));
-    b.app.get(SessionService).events$.subscribe((e) => events.push(e));
+    subscribeSessionEvents(a, (e) => events.push(e));
+    subscribeSessionEvents(b, (e) => events.push(e));
   });
   afterAll(async () => {
     await a?.close();
     await b?.close();
-    await store.close();
+    await store?.close();
   });
 
   it('counts unknown and badly signed IDs per client across instances, then answers 429', async () => {

@@ -11,6 +11,7 @@ import {
   logIn,
   PASSWORDS,
   PLATFORMS,
+  REDIS_PAIR,
   startSampleApp,
   TEST_SECRET,
   type SampleAppHarness,
@@ -140,8 +141,14 @@ describe.each(PLATFORMS)('headers and ID sources (%s)', (platform) => {
       60_000,
     );
     // the store really holds them as own keys, so the load path is what ignores them
+    // (RedisStore's decoder drops `__proto__` itself: assigning a string to it is a no-op)
     const stored = await h.store.inner.get(sessionStoreKey(id));
-    expect(Object.keys(stored!.data)).toEqual(Object.keys(data));
+    expect(Object.keys(stored!.data).sort()).toEqual(
+      Object.keys(data)
+        .filter((key) => !(REDIS_PAIR && key === '__proto__'))
+        .sort(),
+    );
+    expect(Object.getPrototypeOf(stored!.data)).toBe(Object.prototype);
     const cookie = `sid=${new CookieSigner([TEST_SECRET]).sign(id)}`;
     const prefs = await request(http).get('/prefs').set('Cookie', cookie);
     expect(prefs.status).toBe(200);

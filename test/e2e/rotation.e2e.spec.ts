@@ -4,9 +4,10 @@ import request from 'supertest';
 import { CookieSigner } from '../../lib/cookie/cookie.signer.js';
 import { sessionStoreKey } from '../../lib/session/session-id.js';
 import { cookiePair, idOf, mintsCookie, sessionCookie, setCookies } from '../support/cookies.js';
-import { CountingStore } from '../support/counting.store.js';
+import type { CountingStore } from '../support/counting.store.js';
 import {
   logIn,
+  newTestStore,
   PLATFORMS,
   startSampleApp,
   TEST_SECRET,
@@ -234,12 +235,13 @@ describe.each(PLATFORMS)('IDs, fixation and rotation (%s)', (platform) => {
 describe.each(PLATFORMS)('secret rotation (%s)', (platform) => {
   const OLD = 'old-secret-old-secret-old-secret-0001';
   const NEW = 'new-secret-new-secret-new-secret-0002';
-  const store = new CountingStore();
+  let store: CountingStore;
   let before: SampleAppHarness<CountingStore>;
   let after: SampleAppHarness<CountingStore>;
   let retired: SampleAppHarness<CountingStore>;
 
   beforeAll(async () => {
+    store = await newTestStore();
     // three deployments sharing one store: before the rotation, during it, and after the old secret is dropped
     before = await startSampleApp(platform, { store, env: { SESSION_SECRET: OLD } });
     after = await startSampleApp(platform, { store, env: { SESSION_SECRET: `${NEW},${OLD}` } });
@@ -249,7 +251,7 @@ describe.each(PLATFORMS)('secret rotation (%s)', (platform) => {
     await before?.close();
     await after?.close();
     await retired?.close();
-    await store.close();
+    await store?.close();
   });
 
   it('keeps sessions signed with the old secret and re-issues their cookie signed with the new one', async () => {

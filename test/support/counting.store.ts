@@ -31,6 +31,12 @@ export const WRITE_METHODS: readonly StoreMethod[] = [
 ];
 
 export interface CountingStoreOptions extends MemoryStoreOptions {
+  /**
+   * The store to count calls to (e.g. a RedisStore shared by two app
+   * instances); default a new MemoryStore made from the other options.
+   * `close()` closes it either way.
+   */
+  inner?: SessionStore;
   /** Delay every read (get, listForUser) by this many ms before it runs: widens race windows. */
   readDelayMs?: number;
   /** Delay every write by this many ms before it runs: a commit that is not awaited shows up as lost. */
@@ -40,19 +46,20 @@ export interface CountingStoreOptions extends MemoryStoreOptions {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * A real {@link MemoryStore} behind a wrapper that counts the calls made to
- * each method (counted when the call starts). Not a mock: every call is
- * served by the memory store.
+ * A real store (a {@link MemoryStore} unless another is given) behind a
+ * wrapper that counts the calls made to each method (counted when the call
+ * starts). Not a mock: every call is served by the inner store. Apps that
+ * share one CountingStore share one count.
  */
 export class CountingStore implements SessionStore {
-  readonly inner: MemoryStore;
+  readonly inner: SessionStore;
   readonly calls: Record<StoreMethod, number> = blank();
   readDelayMs: number;
   writeDelayMs: number;
 
   constructor(options: CountingStoreOptions = {}) {
-    const { readDelayMs = 0, writeDelayMs = 0, ...memory } = options;
-    this.inner = new MemoryStore(memory);
+    const { readDelayMs = 0, writeDelayMs = 0, inner, ...memory } = options;
+    this.inner = inner ?? new MemoryStore(memory);
     this.readDelayMs = readDelayMs;
     this.writeDelayMs = writeDelayMs;
   }
@@ -128,11 +135,12 @@ export class CountingStore implements SessionStore {
 
   async incrementCounter(key: string, windowMs: number): Promise<number> {
     this.calls.incrementCounter++;
+    if (!this.inner.incrementCounter) throw new Error('the inner store has no incrementCounter');
     return this.inner.incrementCounter(key, windowMs);
   }
 
   async close(): Promise<void> {
-    await this.inner.close();
+    await this.inner.close?.();
   }
 
   private async pause(ms: number): Promise<void> {

@@ -36,7 +36,9 @@ export function rawGet(
     ];
     for (const line of headerLines) parts.push(Buffer.from(line), Buffer.from('\r\n'));
     parts.push(Buffer.from('\r\n'));
-    socket.end(Buffer.concat(parts));
+    // Not end(): a half-closed client makes Node's HTTP server drop a response that
+    // is not ready at once (e.g. after a Redis round trip); Connection: close ends it.
+    socket.write(Buffer.concat(parts));
   });
 }
 
