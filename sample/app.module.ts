@@ -26,6 +26,7 @@ export class AppModule {
           bindTo: config.bindUserAgent ? ['user-agent'] : [],
           csrf: { allowedOrigins: config.csrfAllowedOrigins },
           bruteForce: { maxFailures: config.maxIdFailures, trustProxy: config.trustProxy },
+          storeOutage: config.storeOutage,
           rotation: config.rotateEveryMs
             ? { every: config.rotateEveryMs, grace: config.rotationGraceMs }
             : undefined,

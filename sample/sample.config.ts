@@ -19,6 +19,8 @@ export interface SampleConfig {
   rotationGraceMs?: number;
   /** Proxies in front of the app that append to X-Forwarded-For. */
   trustProxy: number;
+  /** SESSION_STORE_OUTAGE: what a request does when the store is down (SessionModule `storeOutage`). */
+  storeOutage: 'fail-closed' | 'anonymous';
   production: boolean;
 }
 
@@ -30,6 +32,12 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
     throw new Error(`${name} must be a positive integer (got '${raw}')`);
   }
   return value;
+}
+
+function storeOutage(raw: string | undefined): SampleConfig['storeOutage'] {
+  if (raw === undefined || raw === '') return 'fail-closed';
+  if (raw === 'fail-closed' || raw === 'anonymous') return raw;
+  throw new Error(`SESSION_STORE_OUTAGE must be 'fail-closed' or 'anonymous' (got '${raw}')`);
 }
 
 export function readSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleConfig {
@@ -66,6 +74,7 @@ export function readSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
       : undefined,
     trustProxy: env.TRUST_PROXY ? positiveInt(env, 'TRUST_PROXY', 0) : 0,
     bindUserAgent: env.SESSION_BIND_USER_AGENT === '1',
+    storeOutage: storeOutage(env.SESSION_STORE_OUTAGE),
     csrfAllowedOrigins: (env.CSRF_ALLOWED_ORIGINS ?? '')
       .split(',')
       .map((s) => s.trim())

@@ -11,10 +11,31 @@ export interface RedisServer {
   port: number;
   /** Stops the server for good and removes its files. */
   stop(): Promise<void>;
-  /** Starts it again on the same port, empty (no persistence), e.g. after `kill()`. */
+  /**
+   * Starts it again on the same port, e.g. after `kill()`: empty, unless it
+   * was started `persistent` (then with every write it acknowledged).
+   */
   restart(): Promise<void>;
   /** Kills it at once (SIGKILL), as a crash would; `restart()` brings it back. */
   kill(): Promise<void>;
+  /**
+   * Freezes the process (SIGSTOP): connections stay open and new ones are
+   * accepted by the kernel, but nothing is answered, as when Redis hangs or
+   * the network drops packets. `resume()` (SIGCONT) lets it carry on.
+   */
+  pause(): void;
+  resume(): void;
+}
+
+export interface StartRedisOptions {
+  /** With `REDIS_URL` set, use that server instead (not for fault tests). */
+  useExternal?: boolean;
+  /**
+   * Append-only file with an fsync before every reply (`appendonly yes`,
+   * `appendfsync always`), kept across `kill()` + `restart()`: a write the
+   * server acknowledged survives a crash. Default: no persistence.
+   */
+  persistent?: boolean;
 }
 
 export interface RedisClusterServers {
@@ -167,7 +188,7 @@ function redisProcess(binary: string, port: number, extraArgs: string[] = []): P
  * `stop()` does nothing and `kill()`/`restart()` throw, so fault tests must
  * not pass `useExternal`.
  */
-export async function startRedis(options: { useExternal?: boolean } = {}): Promise<RedisServer> {
+export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
   const external = process.env.REDIS_URL;
   if (options.useExternal && external) {
     const parsed = new URL(external);
@@ -181,9 +202,17 @@ export async function startRedis(options: { useExternal?: boolean } = {}): Promi
       stop: async () => {},
       restart: refuse,
       kill: refuse,
+      pause: () => {
+        throw new Error('REDIS_URL server cannot be paused by tests');
+      },
+      resume: () => {},
     };
   }
-  const proc = redisProcess(redisBinary(), await freePort());
+  const proc = redisProcess(
+    redisBinary(),
+    await freePort(),
+    options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : [],
+  );
   await proc.start();
   return {
     url: `redis://${HOST}:${proc.port}`,
@@ -198,6 +227,12 @@ export async function startRedis(options: { useExternal?: boolean } = {}): Promi
       await proc.start();
     },
     kill: () => proc.halt('SIGKILL'),
+    pause() {
+      proc.child?.kill('SIGSTOP');
+    },
+    resume() {
+      proc.child?.kill('SIGCONT');
+    },
   };
 }
 
