@@ -170,11 +170,21 @@ export const UPDATE = script(
   'update',
   `
 local k = KEYS[1]
-local user = live_user(k)
-if not user then return 0 end
-if ARGV[6] ~= '' then redis.call('HSET', k, 'l', ARGV[6]) end
+-- The hot path of every write and touch, so it is kept lean: one HMGET (a
+-- foreign type makes pcall answer an error, read as "no session") with the
+-- same checks as live_user, one HSET for lastSeenAt and the changed fields
+-- together, one PEXPIRE.
+local f = redis.pcall('HMGET', k, 'h', 'c', 'l', 'x', 'u', 'i', 'a', 'r')
+if type(f) ~= 'table' or not f[1] or f[1] == '' or f[4] then return 0 end
+if not tonumber(f[2]) or not tonumber(f[3]) or (f[7] and not tonumber(f[7])) then return 0 end
+if f[8] and not valid_roles(f[8]) then return 0 end
 local n = tonumber(ARGV[7])
-if n > 0 then hset_range(k, 8, 7 + n) end
+if ARGV[6] ~= '' and n <= 200 then
+  redis.call('HSET', k, 'l', ARGV[6], unpack(ARGV, 8, 7 + n))
+else
+  if ARGV[6] ~= '' then redis.call('HSET', k, 'l', ARGV[6]) end
+  if n > 0 then hset_range(k, 8, 7 + n) end
+end
 local i = 8 + n
 while i <= #ARGV do
   local j = math.min(i + 199, #ARGV)
@@ -182,8 +192,9 @@ while i <= #ARGV do
   i = j + 1
 end
 local ttl, keep = tonumber(ARGV[4]), tonumber(ARGV[5])
-if user ~= '' then
-  local horizon = tonumber(redis.call('HGET', k, 'i')) or 0
+local user = f[5]
+if user and user ~= '' then
+  local horizon = tonumber(f[6]) or 0
   local now = now_ms()
   if now + ttl > horizon then
     if ARGV[1] == '1' then
