@@ -44,8 +44,12 @@ export class SessionContexts {
         `Sessions are available in HTTP requests only, not in '${executionContext.getType()}' contexts.`,
       );
     }
-    const http = executionContext.switchToHttp();
-    return this.forRequest(http.getRequest<PlatformRequest>(), http.getResponse<unknown>());
+    // (request, response) are the first two arguments of an HTTP context; reading them
+    // directly avoids switchToHttp(), which builds new accessor closures on every call.
+    return this.forRequest(
+      executionContext.getArgByIndex<PlatformRequest>(0),
+      executionContext.getArgByIndex<unknown>(1),
+    );
   }
 
   forRequest(request: PlatformRequest, response: unknown): SessionRequestContext {

@@ -6,13 +6,17 @@
  * read or written are re-serialized at commit; a deep mutation
  * (`session.get('cart').push(x)`) shows up as a different serialized form.
  */
+// Never written to: every write goes through writableValues()/writableRemoved().
+const EMPTY_MAP: Map<string, unknown> = new Map();
+const EMPTY_SET: Set<string> = new Set();
+
 export class ChangeTracker {
   /** Serialized values as loaded (or as last committed). */
   private baseline: Record<string, string>;
-  /** Parsed values handed to the app, by key. */
-  private values = new Map<string, unknown>();
+  /** Parsed values handed to the app, by key. Shared empty instances until first use: most requests never write. */
+  private values: Map<string, unknown> = EMPTY_MAP;
   /** Keys removed by the app. */
-  private removed = new Set<string>();
+  private removed: Set<string> = EMPTY_SET;
 
   constructor(serialized: Record<string, string> = {}) {
     this.baseline = {};
@@ -32,7 +36,7 @@ export class ChangeTracker {
     if (this.values.has(key)) return this.values.get(key);
     if (!Object.hasOwn(this.baseline, key)) return undefined;
     const value = parseOrUndefined(this.baseline[key]);
-    this.values.set(key, value);
+    this.writableValues().set(key, value);
     return value;
   }
 
@@ -40,12 +44,22 @@ export class ChangeTracker {
     // JSON has no `undefined`: setting it is removing the key (and must not make a session non-empty).
     if (value === undefined) return this.unset(key);
     this.removed.delete(key);
-    this.values.set(key, value);
+    this.writableValues().set(key, value);
   }
 
   unset(key: string): void {
     this.values.delete(key);
-    if (Object.hasOwn(this.baseline, key)) this.removed.add(key);
+    if (Object.hasOwn(this.baseline, key)) this.writableRemoved().add(key);
+  }
+
+  private writableValues(): Map<string, unknown> {
+    if (this.values === EMPTY_MAP) this.values = new Map();
+    return this.values;
+  }
+
+  private writableRemoved(): Set<string> {
+    if (this.removed === EMPTY_SET) this.removed = new Set();
+    return this.removed;
   }
 
   /** False when the app neither read nor wrote any key: nothing can have changed. */
@@ -98,7 +112,7 @@ export class ChangeTracker {
   /** Makes the current state the new baseline (after a successful commit). */
   markCommitted(): void {
     this.baseline = this.snapshot();
-    this.removed.clear();
+    this.removed = EMPTY_SET;
   }
 
   /** Forgets everything (log-in starts clean, except the keys carried over). */
@@ -106,11 +120,12 @@ export class ChangeTracker {
     const carried: Record<string, string> = {};
     const snapshot = this.snapshot();
     for (const key of keep) if (Object.hasOwn(snapshot, key)) carried[key] = snapshot[key];
-    this.values.clear();
-    this.removed.clear();
+    this.values = EMPTY_MAP;
+    this.removed = EMPTY_SET;
     this.baseline = {};
-    for (const [key, serialized] of Object.entries(carried))
-      this.values.set(key, JSON.parse(serialized));
+    for (const [key, serialized] of Object.entries(carried)) {
+      this.writableValues().set(key, JSON.parse(serialized));
+    }
   }
 }
 

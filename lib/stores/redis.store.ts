@@ -133,6 +133,7 @@ export class RedisStore implements SessionStore {
   private readonly maxSessionsPerUser: number;
   private readonly operationTimeoutMs: number;
   private readonly deadlines: OperationDeadlines;
+  private closed = false;
   private readonly inline: string;
 
   constructor(options: RedisStoreOptions) {
@@ -332,6 +333,9 @@ export class RedisStore implements SessionStore {
 
   /** Closes the connection if the store created it; an app's client is left open. */
   async close(): Promise<void> {
+    // Idempotent: apps sharing one store each close it on shutdown.
+    if (this.closed) return;
+    this.closed = true;
     this.deadlines.close();
     if (this.owned) await this.driver.close();
   }

@@ -297,6 +297,7 @@ describe('RedisStore client ownership', () => {
       await owned.get(key());
       expect(await named('owned-store')).toBe(true);
       await owned.close();
+      await owned.close(); // idempotent: apps sharing a store each close it
       await sleep(50);
       expect(await named('owned-store')).toBe(false);
 
