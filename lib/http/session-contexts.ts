@@ -10,15 +10,16 @@ import { SessionRequestContext } from './session-request-context.js';
  * Hands out the per-request session context, created on first use: a
  * request that never asks for its session costs nothing (DESIGN rule 3).
  */
+/** Where a request keeps its session context (a symbol: invisible to JSON and other code). */
+const SESSION_CONTEXT = Symbol('nest-session:context');
+
+interface ContextHolder extends PlatformRequest {
+  [SESSION_CONTEXT]?: SessionRequestContext;
+}
+
 @Injectable()
 export class SessionContexts {
   private binding?: HttpBinding;
-  /**
-   * Contexts by request object. A WeakMap rather than a property on the
-   * request: adding properties to the platform's request objects changes
-   * their shape and slows every request down, not just ours.
-   */
-  private readonly byRequest = new WeakMap<object, SessionRequestContext>();
 
   constructor(private readonly engine: SessionEngine) {}
 
@@ -35,7 +36,10 @@ export class SessionContexts {
           'Potential solutions: use @nestjs/platform-express or @nestjs/platform-fastify.',
       );
     }
-    this.binding.install(adapter.getInstance(), (request) => this.byRequest.get(request));
+    this.binding.install(
+      adapter.getInstance(),
+      (request) => (request as ContextHolder)[SESSION_CONTEXT],
+    );
   }
 
   fromExecutionContext(executionContext: ExecutionContext): SessionRequestContext {
@@ -53,7 +57,8 @@ export class SessionContexts {
   }
 
   forRequest(request: PlatformRequest, response: unknown): SessionRequestContext {
-    const existing = this.byRequest.get(request);
+    const holder = request as ContextHolder;
+    const existing = holder[SESSION_CONTEXT];
     if (existing) return existing;
     if (!this.binding) {
       throw new Error(
@@ -63,7 +68,9 @@ export class SessionContexts {
       );
     }
     const context = new SessionRequestContext(this.engine, this.binding, request, response);
-    this.byRequest.set(request, context);
+    // A property on the request rather than a WeakMap: WeakMap entries are
+    // ephemerons, noticeably costlier for the garbage collector per request.
+    holder[SESSION_CONTEXT] = context;
     return context;
   }
 }
