@@ -27,7 +27,9 @@ const duration = Number(process.env.BENCH_DURATION ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const platform = process.env.PLATFORM ?? 'express';
-const targets = (process.env.BENCH_TARGETS ?? 'floor,memory,redis,peer').split(',').map((t) => t.trim());
+const targets = (process.env.BENCH_TARGETS ?? 'floor,memory,redis,peer')
+  .split(',')
+  .map((t) => t.trim());
 const usesRedis = (name: string) => name === 'redis' || name === 'peer';
 let redis: RedisServer | undefined;
 
@@ -120,7 +122,10 @@ async function bytesPerSession(prefix: string): Promise<number> {
   const scan = await rawCommand(redis!.port, `SCAN 0 MATCH ${prefix}* COUNT 1000`);
   const key = scan
     .split('\r\n')
-    .find((line) => line.startsWith(prefix) && !line.includes(':user:') && !line.startsWith(`${prefix}user:`));
+    .find(
+      (line) =>
+        line.startsWith(prefix) && !line.includes(':user:') && !line.startsWith(`${prefix}user:`),
+    );
   if (!key) return NaN;
   const reply = await rawCommand(redis!.port, `MEMORY USAGE ${key}`);
   return Number(/^:(\d+)/.exec(reply)?.[1] ?? NaN);
@@ -174,7 +179,10 @@ try {
   for (const row of rows) console.log(line(row));
   if (redis) {
     // After the login scenario both stores hold many sessions of the same shape.
-    for (const [name, prefix] of [['redis', 'bench:'], ['peer', 'peer:']] as const) {
+    for (const [name, prefix] of [
+      ['redis', 'bench:'],
+      ['peer', 'peer:'],
+    ] as const) {
       if (targets.includes(name)) {
         console.log(`redis memory per session (${name}): ${await bytesPerSession(prefix)} bytes`);
       }

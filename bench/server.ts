@@ -23,7 +23,11 @@ switch (target) {
     await startBenchApp({ platform, port, store: new MemoryStore({ maxSessions: 1_000_000 }) });
     break;
   case 'redis':
-    await startBenchApp({ platform, port, store: new RedisStore({ url: redisUrl, prefix: 'bench:' }) });
+    await startBenchApp({
+      platform,
+      port,
+      store: new RedisStore({ url: redisUrl, prefix: 'bench:' }),
+    });
     break;
   case 'peer':
     // express-session is Express middleware: the peer always runs on Express.

@@ -32,7 +32,8 @@ describe('package manifest', () => {
     const imported = new Set<string>();
     for (const file of sources(join(root, 'lib'))) {
       const text = readFileSync(file, 'utf8');
-      const statements = /^\s*(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm;
+      const statements =
+        /^\s*(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm;
       for (const match of text.matchAll(statements)) {
         const specifier = match[1] ?? match[2];
         if (specifier.startsWith('.')) continue;
