@@ -89,25 +89,42 @@ export class SessionEngine {
     if (record.revokedAt !== undefined) return this.fresh(persistence, 'revoked', now, agent);
     const movedTo = record.data[MOVED_TO_KEY];
     if (movedTo !== undefined) return this.follow(verified, movedTo, persistence, now, agent);
-    const { idleTimeoutMs, absoluteTimeoutMs } = this.options;
-    if (now >= record.createdAt + absoluteTimeoutMs) {
-      return this.end(persistence, record, 'absolute_timeout', now, agent);
-    }
-    if (now >= record.lastSeenAt + idleTimeoutMs) {
-      return this.end(persistence, record, 'idle_timeout', now, agent);
-    }
+    const ended = this.timedOut(record, now);
+    if (ended) return this.end(persistence, record, ended, now, agent);
     if (agent !== undefined && !this.agentMatches(record, agent)) {
       return this.revokeHijacked(persistence, key, record, now, agent);
     }
+    const session = this.live(persistence, verified.id, key, record, now, agent);
+    session.resignCookie = verified.signedWithRetiredSecret;
+    return session;
+  }
+
+  /** Which timeout, if any, has ended this record (both counted from its own timestamps). */
+  private timedOut(
+    record: SessionRecord,
+    now: number,
+  ): 'idle_timeout' | 'absolute_timeout' | undefined {
+    if (now >= record.createdAt + this.options.absoluteTimeoutMs) return 'absolute_timeout';
+    if (now >= record.lastSeenAt + this.options.idleTimeoutMs) return 'idle_timeout';
+    return undefined;
+  }
+
+  private live(
+    persistence: SessionPersistence,
+    id: string,
+    key: string,
+    record: SessionRecord,
+    now: number,
+    agent: string | undefined,
+  ): RequestSession {
     const session = new RequestSession(
       persistence,
       this.options,
-      { id: verified.id, key, record },
+      { id, key, record },
       undefined,
       now,
       this.csrf,
     );
-    session.resignCookie = verified.signedWithRetiredSecret;
     session.agentDigest = agent;
     return session;
   }
@@ -129,31 +146,19 @@ export class SessionEngine {
     } catch {
       key = undefined;
     }
-    const record =
-      typeof key === 'string' ? await this.outage.run(() => this.store.get(key as string)) : null;
-    const { idleTimeoutMs, absoluteTimeoutMs } = this.options;
+    if (typeof key !== 'string') return this.fresh(persistence, 'no_session', now, agent);
+    const record = await this.outage.run(() => this.store.get(key));
     if (
       !record ||
       record.revokedAt !== undefined ||
       record.data[MOVED_TO_KEY] !== undefined ||
-      now >= record.createdAt + absoluteTimeoutMs ||
-      now >= record.lastSeenAt + idleTimeoutMs
+      this.timedOut(record, now) ||
+      (agent !== undefined && !this.agentMatches(record, agent))
     ) {
       return this.fresh(persistence, 'no_session', now, agent);
     }
-    if (agent !== undefined && !this.agentMatches(record, agent)) {
-      return this.fresh(persistence, 'no_session', now, agent);
-    }
-    const session = new RequestSession(
-      persistence,
-      this.options,
-      { id: verified.id, key: key as string, record },
-      undefined,
-      now,
-      this.csrf,
-    );
+    const session = this.live(persistence, verified.id, key, record, now, agent);
     session.forwarded = true;
-    session.agentDigest = agent;
     return session;
   }
 

@@ -265,8 +265,15 @@ const CASES: HostileCase[] = [
     lines: (v) => c(`sid=${idOf(v)}.${sign(TEST_SECRET, junkId()).slice(44)}`),
   },
   {
-    name: 'standard base64 (+/) instead of base64url',
-    lines: (v) => c(`sid=${v.replace(/-/g, '+').replace(/_/g, '/')}`),
+    name: 'standard base64 (+/, padded) instead of base64url',
+    // Re-encoding the same bytes always differs (padding), even for a value without - or _.
+    lines: (v) =>
+      c(
+        `sid=${v
+          .split('.')
+          .map((part) => Buffer.from(part, 'base64url').toString('base64'))
+          .join('.')}`,
+      ),
   },
   { name: 'the store key (SHA-256 of the ID) as the cookie', lines: () => c(`sid=${junkId()}`) },
 ];
