@@ -13,10 +13,12 @@ export type { SessionApi, SessionLogIn, SessionEndReason } from './session/sessi
 export { SessionGuard } from './guards/session.guard.js';
 /** CSRF defence: Fetch Metadata, Origin and a session-bound token in `x-csrf-token`. */
 export { CsrfGuard, CSRF_HEADER } from './guards/csrf.guard.js';
+/** Route requirements read by SessionGuard: roles (403) and log-in freshness (401 reauth_required). */
 export {
   RequireSession,
   type RequireSessionOptions,
 } from './decorators/require-session.decorator.js';
+/** Rotate the session ID when the handler succeeds. */
 export { RotateSession, RotateSessionInterceptor } from './decorators/rotate-session.decorator.js';
 /** HTTP errors, each with a stable `reason`. */
 export {
