@@ -2,7 +2,8 @@
  * `npm run bench`: requests/s and p99 latency of the four session scenarios,
  * side by side with the same app without sessions (the floor), in one run.
  * Targets are started in their own processes and measured in alternating
- * rounds; the table shows medians and the ratio to the floor.
+ * rounds; the table shows medians, and ratios as the median of per-round
+ * ratios with their range (how noisy the machine was).
  *
  * Env: BENCH_DURATION (s per measurement, default 5), BENCH_ROUNDS (default 3),
  * BENCH_CONNECTIONS (default 50), PLATFORM (express | fastify), BENCH_TARGETS
@@ -131,6 +132,18 @@ async function bytesPerSession(prefix: string): Promise<number> {
   return Number(/^:(\d+)/.exec(reply)?.[1] ?? NaN);
 }
 
+/**
+ * Median of the per-round ratios (each round measures both targets within
+ * seconds of each other, so drift of the machine cancels out), with the
+ * range, so a reader sees how noisy the machine was.
+ */
+function ratio(values: number[], base: number[] | undefined): string {
+  if (!base) return '-';
+  const perRound = values.map((v, i) => v / base[i]);
+  const sorted = [...perRound].sort((a, b) => a - b);
+  return `${median(perRound).toFixed(2)} (${sorted[0].toFixed(2)}-${sorted[sorted.length - 1].toFixed(2)})`;
+}
+
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
@@ -156,18 +169,17 @@ try {
         s.cpr.push(commandsPerRequest);
       }
     }
-    const floor = median(samples.get('floor')?.rps ?? [NaN]);
-    const peer = median(samples.get('peer')?.rps ?? [NaN]);
+    const floor = samples.get('floor')?.rps;
+    const peer = samples.get('peer')?.rps;
     for (const target of running) {
       const s = samples.get(target.name)!;
-      const rps = median(s.rps);
       rows.push([
         scenario,
         target.name,
-        rps.toFixed(0),
+        median(s.rps).toFixed(0),
         median(s.p99).toFixed(1),
-        (rps / floor).toFixed(2),
-        Number.isNaN(peer) ? '-' : (rps / peer).toFixed(2),
+        ratio(s.rps, floor),
+        ratio(s.rps, peer),
         usesRedis(target.name) ? median(s.cpr).toFixed(2) : '-',
       ]);
     }
