@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { CookieSigner } from '../../lib/cookie/cookie.signer.js';
-import { idOf, parseSetCookie } from '../support/cookies.js';
+import { idOf, liveSessionCookies } from '../support/cookies.js';
 import type { CountingStore } from '../support/counting.store.js';
-import { cookieLine, rawGet, type RawResponse } from '../support/raw-http.js';
+import { cookieLine, rawGet } from '../support/raw-http.js';
 import {
   logIn,
   PLATFORMS,
@@ -29,12 +29,6 @@ const headerText = fc
     fc.string({ unit: 'binary', maxLength: 60 }).map((junk) => `junk=${junk}; sid=${junk}`),
   )
   .map((s) => s.replace(/[\r\n]/g, ''));
-
-const liveSessionCookies = (res: RawResponse) => {
-  const header = res.headers['set-cookie'];
-  const list = header === undefined ? [] : Array.isArray(header) ? header : [header];
-  return list.map(parseSetCookie).filter((c) => c.name === 'sid' && !c.cleared);
-};
 
 /** Rule 10 at the HTTP level: a few hundred random Cookie headers per platform. */
 describe.each(PLATFORMS)('random Cookie headers over HTTP (%s)', (platform) => {

@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseCookie } from 'cookie';
 import fc from 'fast-check';
 import { CookieSigner } from '../../lib/cookie/cookie.signer.js';
-import { idOf, parseSetCookie } from '../support/cookies.js';
+import { idOf, liveSessionCookies } from '../support/cookies.js';
 import type { CountingStore } from '../support/counting.store.js';
-import type { RawResponse } from '../support/raw-http.js';
 import { RawConnection, sendAll, type RawRequest } from '../support/raw-keepalive.js';
 import {
   logIn,
@@ -207,12 +206,6 @@ function presentsLiveSession(header: string, valid: string): boolean {
     return false;
   }
 }
-
-const liveSessionCookies = (res: RawResponse) => {
-  const header = res.headers['set-cookie'];
-  const list = header === undefined ? [] : Array.isArray(header) ? header : [header];
-  return list.map(parseSetCookie).filter((c) => c.name === 'sid' && !c.cleared);
-};
 
 /**
  * Issue 4 item 11, property part: 10,000 generated hostile Cookie headers

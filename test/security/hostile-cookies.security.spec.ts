@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { CookieSigner } from '../../lib/cookie/cookie.signer.js';
-import { cookiePair, idOf, parseSetCookie, sessionCookie } from '../support/cookies.js';
+import { cookiePair, idOf, liveSessionCookies, sessionCookie } from '../support/cookies.js';
 import { CountingStore } from '../support/counting.store.js';
-import type { RawResponse } from '../support/raw-http.js';
 import { RawConnection } from '../support/raw-keepalive.js';
 import {
   logIn,
@@ -62,12 +61,6 @@ async function send(port: number, probe: Probe, cookieLines: (string | Buffer)[]
 
 const cookie = (value: string | Buffer): Buffer =>
   Buffer.concat([Buffer.from('Cookie: '), Buffer.isBuffer(value) ? value : Buffer.from(value)]);
-
-const liveSessionCookies = (res: RawResponse) => {
-  const header = res.headers['set-cookie'];
-  const list = header === undefined ? [] : Array.isArray(header) ? header : [header];
-  return list.map(parseSetCookie).filter((c) => c.name === 'sid' && !c.cleared);
-};
 
 /**
  * Sends `lines` to every probe and checks the promise of issue 4 item 11:

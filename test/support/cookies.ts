@@ -26,6 +26,13 @@ export function setCookies(res: HasHeaders): string[] {
   return Array.isArray(header) ? header : [header];
 }
 
+/** The session cookies a response sets (not the ones it clears): what a correct server never mints for bad input. */
+export function liveSessionCookies(res: HasHeaders, name = 'sid'): SetCookie[] {
+  return setCookies(res)
+    .map(parseSetCookie)
+    .filter((c) => c.name === name && !c.cleared);
+}
+
 export function parseSetCookie(raw: string): SetCookie {
   const [pairPart, ...attributeParts] = raw.split(';');
   const eq = pairPart.indexOf('=');

@@ -50,12 +50,11 @@ export function cookieLine(value: string | Buffer): Buffer {
   ]);
 }
 
-function parseResponse(data: Buffer): RawResponse {
-  const end = data.indexOf('\r\n\r\n');
-  if (end === -1)
-    throw new Error(
-      `incomplete HTTP response: ${JSON.stringify(data.toString('latin1').slice(0, 200))}`,
-    );
+/** Status and headers (lower-case names, repeats as arrays) of a response head ending at `end`. */
+export function parseHead(
+  data: Buffer,
+  end: number,
+): { status: number; headers: Record<string, string | string[]> } {
   const [statusLine, ...lines] = data.subarray(0, end).toString('latin1').split('\r\n');
   const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1]);
   if (!Number.isInteger(status)) throw new Error(`bad status line: ${statusLine}`);
@@ -68,6 +67,16 @@ function parseResponse(data: Buffer): RawResponse {
     headers[name] =
       prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
   }
+  return { status, headers };
+}
+
+function parseResponse(data: Buffer): RawResponse {
+  const end = data.indexOf('\r\n\r\n');
+  if (end === -1)
+    throw new Error(
+      `incomplete HTTP response: ${JSON.stringify(data.toString('latin1').slice(0, 200))}`,
+    );
+  const { status, headers } = parseHead(data, end);
   let body = data.subarray(end + 4);
   if (String(headers['transfer-encoding']).toLowerCase() === 'chunked') body = dechunk(body);
   return { status, headers, body: body.toString('utf8') };

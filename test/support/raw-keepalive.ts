@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { RawResponse } from './raw-http.js';
+import { parseHead, type RawResponse } from './raw-http.js';
 
 /** One request to send as raw bytes: hostile header lines reach the server unchanged. */
 export interface RawRequest {
@@ -138,18 +138,7 @@ function parse(
 ): { response: RawResponse; consumed: number } | undefined {
   const end = data.indexOf('\r\n\r\n');
   if (end === -1) return undefined;
-  const [statusLine, ...lines] = data.subarray(0, end).toString('latin1').split('\r\n');
-  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1]);
-  if (!Number.isInteger(status)) throw new Error(`bad status line: ${statusLine}`);
-  const headers: Record<string, string | string[]> = {};
-  for (const line of lines) {
-    const i = line.indexOf(':');
-    const name = line.slice(0, i).trim().toLowerCase();
-    const value = line.slice(i + 1).trim();
-    const prev = headers[name];
-    headers[name] =
-      prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
-  }
+  const { status, headers } = parseHead(data, end);
   const start = end + 4;
   const length = headers['content-length'];
   let body: Buffer;
