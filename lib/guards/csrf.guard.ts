@@ -47,12 +47,12 @@ export class CsrfGuard implements CanActivate {
   /** Fetch Metadata and Origin checks; absent headers defer to the token. */
   protected isAllowedOrigin(request: CsrfRequest): boolean {
     const site = header(request, 'sec-fetch-site');
-    const origin = header(request, 'origin');
+    const origin = header(request, 'origin')?.toLowerCase();
     if (origin !== undefined) {
       if (origin === 'null') return false;
       // An allow-listed front end may live on another site (Sec-Fetch-Site: cross-site).
-      if (this.engine.options.csrfAllowedOrigins.includes(origin.toLowerCase())) return true;
-      if (!this.isOwnOrigin(origin.toLowerCase(), request)) return false;
+      if (this.engine.options.csrfAllowedOrigins.includes(origin)) return true;
+      if (!this.isOwnOrigin(origin, request)) return false;
     }
     if (site === 'cross-site') return false;
     if (site === 'same-site' && origin === undefined) return false;

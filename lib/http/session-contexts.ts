@@ -6,10 +6,6 @@ import { FastifyBinding } from './fastify.binding.js';
 import type { HttpBinding, PlatformRequest } from './http-binding.js';
 import { SessionRequestContext } from './session-request-context.js';
 
-/**
- * Hands out the per-request session context, created on first use: a
- * request that never asks for its session costs nothing (DESIGN rule 3).
- */
 /** Where a request keeps its session context (a symbol: invisible to JSON and other code). */
 const SESSION_CONTEXT = Symbol('nest-session:context');
 
@@ -17,6 +13,10 @@ interface ContextHolder extends PlatformRequest {
   [SESSION_CONTEXT]?: SessionRequestContext;
 }
 
+/**
+ * Hands out the per-request session context, created on first use: a
+ * request that never asks for its session costs nothing (DESIGN rule 3).
+ */
 @Injectable()
 export class SessionContexts {
   private binding?: HttpBinding;
