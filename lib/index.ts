@@ -6,7 +6,7 @@ export { SessionOptionsError } from './session.errors.js';
 /** Programmatic access: listing, revocation, events. */
 export { SessionService, type SessionListEntry } from './session.service.js';
 /** `@Session()` decorator and the `Session` type. */
-export { Session, SessionPipe } from './decorators/session.decorator.js';
+export { Session } from './decorators/session.decorator.js';
 /** The session API and what `logIn()` takes. */
 export type { SessionApi, SessionLogIn, SessionEndReason } from './session/session.interface.js';
 /** Guard and route metadata. */

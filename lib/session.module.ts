@@ -9,7 +9,6 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { RotateSessionInterceptor } from './decorators/rotate-session.decorator.js';
-import { SessionPipe } from './decorators/session.decorator.js';
 import { SessionEvents } from './events/session-events.js';
 import { CsrfGuard } from './guards/csrf.guard.js';
 import { SessionGuard } from './guards/session.guard.js';
@@ -52,7 +51,6 @@ let warnedMemoryStoreInProduction = false;
     SessionService,
     SessionGuard,
     CsrfGuard,
-    SessionPipe,
     RotateSessionInterceptor,
   ],
   exports: [
@@ -62,7 +60,6 @@ let warnedMemoryStoreInProduction = false;
     SessionEngine,
     SessionStore,
     SessionGuard,
-    SessionPipe,
     RotateSessionInterceptor,
   ],
 })

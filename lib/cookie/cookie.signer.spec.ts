@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHmac } from 'node:crypto';
-import { generateSessionId } from '../session/session-id.js';
+import { generateSessionId, sessionStoreKey } from '../session/session-id.js';
 import { CookieSigner, SIGNED_ID_LENGTH } from './cookie.signer.js';
 
 const CURRENT = 'current-secret-current-secret-0001';
@@ -19,7 +19,11 @@ describe('CookieSigner', () => {
 
   it('verifies its own signature and answers the ID', () => {
     const signer = new CookieSigner([CURRENT]);
-    expect(signer.verify(signer.sign(id))).toEqual({ id, signedWithRetiredSecret: false });
+    expect(signer.verify(signer.sign(id))).toEqual({
+      id,
+      key: sessionStoreKey(id),
+      signedWithRetiredSecret: false,
+    });
   });
 
   it('signs with the first secret of the list', () => {
@@ -31,11 +35,20 @@ describe('CookieSigner', () => {
   it('secret rotation: a value signed with a retired secret verifies and is flagged', () => {
     const old = new CookieSigner([RETIRED]).sign(id);
     const rotated = new CookieSigner([CURRENT, RETIRED]);
-    expect(rotated.verify(old)).toEqual({ id, signedWithRetiredSecret: true });
-    expect(rotated.verify(rotated.sign(id))).toEqual({ id, signedWithRetiredSecret: false });
+    expect(rotated.verify(old)).toEqual({
+      id,
+      key: sessionStoreKey(id),
+      signedWithRetiredSecret: true,
+    });
+    expect(rotated.verify(rotated.sign(id))).toEqual({
+      id,
+      key: sessionStoreKey(id),
+      signedWithRetiredSecret: false,
+    });
     // a third, later secret in the list works too
     expect(new CookieSigner([OTHER, CURRENT, RETIRED]).verify(old)).toEqual({
       id,
+      key: sessionStoreKey(id),
       signedWithRetiredSecret: true,
     });
   });
@@ -119,5 +132,42 @@ describe('CookieSigner', () => {
 
   it('needs at least one secret', () => {
     expect(() => new CookieSigner([])).toThrow(TypeError);
+  });
+});
+
+describe('CookieSigner: remembered verifications', () => {
+  it('remembers values that verified, and answers them the same way again', () => {
+    const signer = new CookieSigner([CURRENT, RETIRED]);
+    const fresh = signer.sign(generateSessionId());
+    const old = new CookieSigner([RETIRED]).sign(generateSessionId());
+    const first = [signer.verify(fresh), signer.verify(old)];
+    expect(signer.rememberedCount).toBe(2);
+    expect([signer.verify(fresh), signer.verify(old)]).toEqual(first);
+    expect(first[1]).toMatchObject({ signedWithRetiredSecret: true });
+  });
+
+  it('never remembers a value that failed, so hostile input cannot grow it', () => {
+    const signer = new CookieSigner([CURRENT]);
+    const foreign = new CookieSigner([OTHER]);
+    for (let i = 0; i < 200; i++)
+      expect(signer.verify(foreign.sign(generateSessionId()))).toBeNull();
+    expect(signer.rememberedCount).toBe(0);
+  });
+
+  it('a remembered value is not a key to its neighbours: one changed character still fails', () => {
+    const signer = new CookieSigner([CURRENT]);
+    const signed = signer.sign(generateSessionId());
+    signer.verify(signed);
+    const last = signed.at(-1) === 'A' ? 'B' : 'A';
+    expect(signer.verify(signed.slice(0, -1) + last)).toBeNull();
+  });
+
+  it('is bounded: the oldest value goes first, and is verified in full when seen again', () => {
+    const signer = new CookieSigner([CURRENT], 3);
+    const values = Array.from({ length: 5 }, () => signer.sign(generateSessionId()));
+    for (const value of values) signer.verify(value);
+    expect(signer.rememberedCount).toBe(3);
+    expect(signer.verify(values[0])).toMatchObject({ signedWithRetiredSecret: false });
+    expect(signer.rememberedCount).toBe(3);
   });
 });

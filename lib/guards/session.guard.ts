@@ -19,8 +19,16 @@ export class SessionGuard implements CanActivate {
     protected readonly reflector: Reflector,
   ) {}
 
-  async canActivate(executionContext: ExecutionContext): Promise<boolean> {
-    const session = await this.contexts.fromExecutionContext(executionContext).session();
+  canActivate(executionContext: ExecutionContext): boolean | Promise<boolean> {
+    const session = this.contexts.fromExecutionContext(executionContext).sessionOrPromise();
+    // Synchronous when the session is at hand (no cookie, or loaded already): no extra promise.
+    return session instanceof Promise
+      ? session.then((loaded) => this.check(loaded, executionContext))
+      : this.check(session, executionContext);
+  }
+
+  /** Every check on a loaded session; throws the 401/403 that ends the request. */
+  protected check(session: SessionApi, executionContext: ExecutionContext): boolean {
     this.assertAuthenticated(session);
     const requirement = this.reflector.getAllAndOverride<SessionRequirement | undefined>(
       REQUIRE_SESSION_METADATA,

@@ -16,6 +16,7 @@ interface ExpressResponse {
 
 /** The Express app: `response` is the prototype of every response it creates. */
 interface ExpressApp {
+  request: object;
   response: { write: Method; end: Method };
 }
 
@@ -107,6 +108,11 @@ export class ExpressBinding implements HttpBinding {
       gate.end(originalEnd, args);
       return this;
     };
+  }
+
+  decorateRequests(instance: unknown, key: symbol, value: unknown): void {
+    // `app.request` is the prototype Express gives every request of this app.
+    Object.defineProperty((instance as ExpressApp).request, key, { value });
   }
 
   gate(context: SessionRequestContext, response: unknown): void {

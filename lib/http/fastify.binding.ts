@@ -29,6 +29,7 @@ interface FastifyInstance {
       done: OnSendDone,
     ) => void,
   ): unknown;
+  decorateRequest(name: symbol, decoration: { getter: () => unknown }): unknown;
 }
 
 /**
@@ -63,6 +64,11 @@ export class FastifyBinding implements HttpBinding {
         },
       );
     });
+  }
+
+  decorateRequests(instance: unknown, key: symbol, value: unknown): void {
+    // A getter: Fastify refuses object values here (they would be shared by reference).
+    (instance as FastifyInstance).decorateRequest(key, { getter: () => value });
   }
 
   gate(): void {

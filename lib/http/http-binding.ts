@@ -16,6 +16,8 @@ export type ContextLookup = (request: object) => SessionRequestContext | undefin
 export interface HttpBinding {
   /** Once at startup, before routes are registered (Fastify's onSend hook). */
   install(instance: unknown, contextOf: ContextLookup): void;
+  /** Once at startup: a read-only property every request of the app inherits. */
+  decorateRequests(instance: unknown, key: symbol, value: unknown): void;
   /**
    * When a request's session may need a commit (Express: hold the response
    * until it is done). Requests whose session never changes are not gated.

@@ -8,10 +8,26 @@ import { SessionRequestContext } from './session-request-context.js';
 
 /** Where a request keeps its session context (a symbol: invisible to JSON and other code). */
 const SESSION_CONTEXT = Symbol('nest-session:context');
+/** Where every request of an app finds that app's SessionContexts (set on the request prototype). */
+const SESSION_CONTEXTS = Symbol('nest-session:contexts');
 
 interface ContextHolder extends PlatformRequest {
   [SESSION_CONTEXT]?: SessionRequestContext;
+  [SESSION_CONTEXTS]?: SessionContexts;
 }
+
+function requireHttp(executionContext: ExecutionContext): void {
+  if (executionContext.getType() !== 'http') {
+    throw new Error(
+      `Sessions are available in HTTP requests only, not in '${executionContext.getType()}' contexts.`,
+    );
+  }
+}
+
+const NOT_BOUND =
+  'SessionModule is not bound to an HTTP platform yet. Potential solutions: import ' +
+  'SessionModule.forRoot() in the application module and call app.init() or app.listen() ' +
+  'before serving requests.';
 
 /**
  * Hands out the per-request session context, created on first use: a
@@ -36,18 +52,28 @@ export class SessionContexts {
           'Potential solutions: use @nestjs/platform-express or @nestjs/platform-fastify.',
       );
     }
-    this.binding.install(
-      adapter.getInstance(),
-      (request) => (request as ContextHolder)[SESSION_CONTEXT],
-    );
+    const instance = adapter.getInstance();
+    this.binding.install(instance, (request) => (request as ContextHolder)[SESSION_CONTEXT]);
+    // `@Session()` is a plain param decorator without dependency injection (a
+    // pipe would cost every route several promises): it finds this app's
+    // contexts on the request itself, through the platform's request prototype.
+    this.binding.decorateRequests(instance, SESSION_CONTEXTS, this);
+  }
+
+  /**
+   * The session context of an HTTP execution context, for code that has no
+   * injector at hand (`@Session()`): found through the app's requests.
+   */
+  static fromAnyExecutionContext(executionContext: ExecutionContext): SessionRequestContext {
+    requireHttp(executionContext);
+    const request = executionContext.getArgByIndex<ContextHolder>(0);
+    const contexts = request[SESSION_CONTEXTS];
+    if (!contexts) throw new Error(NOT_BOUND);
+    return contexts.forRequest(request, executionContext.getArgByIndex<unknown>(1));
   }
 
   fromExecutionContext(executionContext: ExecutionContext): SessionRequestContext {
-    if (executionContext.getType() !== 'http') {
-      throw new Error(
-        `Sessions are available in HTTP requests only, not in '${executionContext.getType()}' contexts.`,
-      );
-    }
+    requireHttp(executionContext);
     // (request, response) are the first two arguments of an HTTP context; reading them
     // directly avoids switchToHttp(), which builds new accessor closures on every call.
     return this.forRequest(
@@ -60,13 +86,7 @@ export class SessionContexts {
     const holder = request as ContextHolder;
     const existing = holder[SESSION_CONTEXT];
     if (existing) return existing;
-    if (!this.binding) {
-      throw new Error(
-        'SessionModule is not bound to an HTTP platform yet. Potential solutions: import ' +
-          'SessionModule.forRoot() in the application module and call app.init() or app.listen() ' +
-          'before serving requests.',
-      );
-    }
+    if (!this.binding) throw new Error(NOT_BOUND);
     const context = new SessionRequestContext(this.engine, this.binding, request, response);
     // A property on the request rather than a WeakMap: WeakMap entries are
     // ephemerons, noticeably costlier for the garbage collector per request.

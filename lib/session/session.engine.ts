@@ -79,7 +79,7 @@ export class SessionEngine {
     agent: string | undefined,
     client: (() => string) | undefined,
   ): Promise<RequestSession> {
-    const key = sessionStoreKey(verified.id);
+    const key = verified.key;
     const record = await this.outage.run(() => this.store.get(key));
     if (!record) {
       // A well-signed ID the store never heard of (or forgot): counts as a guess too.
