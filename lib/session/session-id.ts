@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { RandomPool } from './random-pool.js';
 
 /** One-shot `crypto.hash` (Node >= 20.12) is several times faster than createHash for short input. */
 const oneShotHash = (
@@ -9,9 +10,11 @@ const oneShotHash = (
 /** 32 random bytes (256 bits) as base64url: 43 characters. */
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
+const random = new RandomPool();
+
 /** Mints a fresh session ID (DESIGN rule 1). */
 export function generateSessionId(): string {
-  return randomBytes(32).toString('base64url');
+  return random.base64url(32);
 }
 
 /**
@@ -26,5 +29,5 @@ export function sessionStoreKey(id: string): string {
 
 /** An opaque public name for listings, unrelated to the ID. */
 export function generateSessionHandle(): string {
-  return randomBytes(16).toString('base64url');
+  return random.base64url(16);
 }

@@ -20,6 +20,7 @@ import {
   LIST,
   PRUNE,
   PUT,
+  PUT_CAPPED,
   REVOKE,
   REVOKE_ALL,
   UPDATE,
@@ -111,6 +112,7 @@ const FAST_FAILURE: RedisOptions = {
   maxRetriesPerRequest: 1,
   connectTimeout: 1_000,
   retryStrategy: (times) => Math.min(times * 100, 1_000),
+  enableAutoPipelining: true,
 };
 
 /**
@@ -363,7 +365,7 @@ export class RedisStore implements SessionStore {
     const k = this.sessionKey(key);
     if (!this.driver.isCluster) {
       const keys = oldKey === undefined ? [k] : [k, this.sessionKey(oldKey)];
-      await runScript(this.driver, PUT, keys, args(''));
+      await runScript(this.driver, this.maxSessionsPerUser > 0 ? PUT_CAPPED : PUT, keys, args(''));
       return;
     }
     let horizon = '';

@@ -227,8 +227,10 @@ describe.each(PLATFORMS)('Redis outage under load, two instances (%s)', (platfor
       const during = sessionRoutes.filter((s) => s.at >= outageStart && s.at < outageEnd);
       const maxLatency = Math.max(...sessionRoutes.map((s) => s.ms));
       expect(maxLatency).toBeLessThan(MAX_SESSION_ROUTE_MS);
-      // the outage was real: session routes failed (closed) while Redis was away
-      expect(during.filter((s) => s.status === 503).length).toBeGreaterThan(10);
+      // The outage was real: session routes failed (closed) while Redis was away.
+      // Each worker's store-bound calls take up to the store's deadline (1.5 s
+      // when Redis hangs), so in 5 s every worker fails at least one of them.
+      expect(during.filter((s) => s.status === 503).length).toBeGreaterThanOrEqual(WORKERS);
       expect(during.every((s) => s.status === 200 || s.status === 503)).toBe(true);
       const firstOkAfter = sessionRoutes
         .filter((s) => s.at >= outageEnd && s.status === 200)
