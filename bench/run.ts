@@ -5,16 +5,20 @@
  * rounds; the table shows medians, and ratios as the median of per-round
  * ratios with their range (how noisy the machine was).
  *
- * Env: BENCH_DURATION (s per measurement, default 5), BENCH_ROUNDS (default 3),
- * BENCH_CONNECTIONS (default 50), PLATFORM (express | fastify), BENCH_TARGETS
+ * Env: BENCH_DURATION (s per measurement, default 3), BENCH_ROUNDS (default 5),
+ * BENCH_WARMUP (s of load per target and scenario before measuring, default
+ * 5: with less, the first rounds catch a target still warming up),
+ * BENCH_CONNECTIONS (default 50), BENCH_PIN (0: no CPU pinning), PLATFORM
+ * (express | fastify), BENCH_TARGETS
  * (comma list of floor, memory, redis, peer; default all four), BENCH_SCENARIOS
  * (comma list, default all). `redis` and `peer` (express-session +
  * connect-redis) share one redis-server that this script starts on a free
  * port; their Redis commands per request come from INFO commandstats deltas.
  */
 import autocannon from 'autocannon';
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { rawCommand, startRedis, type RedisServer } from '../test/support/redis-servers.js';
 
@@ -24,8 +28,9 @@ const SCENARIOS = process.env.BENCH_SCENARIOS
   ? ALL_SCENARIOS.filter((s) => process.env.BENCH_SCENARIOS!.split(',').includes(s))
   : ALL_SCENARIOS;
 
-const duration = Number(process.env.BENCH_DURATION ?? 5);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const duration = Number(process.env.BENCH_DURATION ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const warmup = Number(process.env.BENCH_WARMUP ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const platform = process.env.PLATFORM ?? 'express';
 const targets = (process.env.BENCH_TARGETS ?? 'floor,memory,redis,peer')
@@ -33,6 +38,29 @@ const targets = (process.env.BENCH_TARGETS ?? 'floor,memory,redis,peer')
   .map((t) => t.trim());
 const usesRedis = (name: string) => name === 'redis' || name === 'peer';
 let redis: RedisServer | undefined;
+
+/**
+ * CPU pinning (BENCH_PIN=0 turns it off): each app gets the last core to
+ * itself, the load generator and Redis share the others, as Redis would run
+ * on other hardware in production. Unpinned, the scheduler moves the three
+ * between two cores and the same configuration varies by ±20% per round.
+ */
+const appCpu = availableParallelism() - 1;
+const pinning = process.env.BENCH_PIN !== '0' && appCpu >= 1 && canPin();
+
+function canPin(): boolean {
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pins every thread of a process to a CPU list (`taskset -a -cp`). */
+function pin(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-cp', cpus, String(pid)], { stdio: 'ignore' });
+}
 
 interface Running {
   name: string;
@@ -69,6 +97,7 @@ async function start(name: string): Promise<Running> {
     child.once('message', () => resolve());
     child.once('exit', (code) => reject(new Error(`bench target ${name} exited with ${code}`)));
   });
+  if (pinning) pin(child.pid!, String(appCpu));
   const url = `http://127.0.0.1:${port}`;
   // One logged-in session for the authenticated scenarios (the floor gets the same header).
   const login = await fetch(`${url}/login`, { method: 'POST' });
@@ -150,16 +179,28 @@ const median = (values: number[]) =>
 const running: Running[] = [];
 try {
   if (targets.some(usesRedis)) redis = await startRedis();
+  if (pinning) {
+    const others = appCpu === 1 ? '0' : `0-${appCpu - 1}`;
+    pin(process.pid, others);
+    if (redis) {
+      const info = await rawCommand(redis.port, 'INFO server');
+      pin(Number(/process_id:(\d+)/.exec(info)![1]), others);
+    }
+  }
   for (const name of targets) running.push(await start(name));
   console.log(
-    `bench: ${platform}, ${connections} connections, ${duration} s x ${rounds} alternating rounds, targets ${targets.join(', ')}`,
+    `bench: ${platform}, ${connections} connections, ${duration} s x ${rounds} alternating rounds, targets ${targets.join(', ')}` +
+      (pinning
+        ? `; apps pinned to CPU ${appCpu}, load generator and Redis to the others`
+        : '; unpinned'),
   );
   const rows: string[][] = [];
   for (const scenario of SCENARIOS) {
     const samples = new Map<string, { rps: number[]; p99: number[]; cpr: number[] }>();
     for (const target of running) samples.set(target.name, { rps: [], p99: [], cpr: [] });
     // Warm each target up, then alternate so drift (thermal, GC) hits all alike.
-    for (const target of running) await autocannon({ ...request(target, scenario), duration: 1 });
+    for (const target of running)
+      await autocannon({ ...request(target, scenario), duration: warmup });
     for (let round = 0; round < rounds; round++) {
       for (const target of running) {
         const { rps, p99, commandsPerRequest } = await measure(target, scenario);
