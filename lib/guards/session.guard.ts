@@ -14,6 +14,9 @@ import { SessionForbiddenException, SessionUnauthorizedException } from '../sess
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
+  /** Route requirements by controller, then handler (`null`: none). */
+  private readonly requirements = new WeakMap<object, WeakMap<object, SessionRequirement | null>>();
+
   constructor(
     protected readonly contexts: SessionContexts,
     protected readonly reflector: Reflector,
@@ -30,14 +33,33 @@ export class SessionGuard implements CanActivate {
   /** Every check on a loaded session; throws the 401/403 that ends the request. */
   protected check(session: SessionApi, executionContext: ExecutionContext): boolean {
     this.assertAuthenticated(session);
-    const requirement = this.reflector.getAllAndOverride<SessionRequirement | undefined>(
-      REQUIRE_SESSION_METADATA,
-      [executionContext.getHandler(), executionContext.getClass()],
-    );
+    const requirement = this.requirementOf(executionContext);
     if (requirement?.roles) this.assertRoles(session, requirement.roles);
     if (requirement?.freshWithinMs !== undefined)
       this.assertFresh(session, requirement.freshWithinMs);
     return true;
+  }
+
+  /**
+   * `@RequireSession()` of the route (handler over class), read once per
+   * route: metadata is fixed after bootstrap, and reflect-metadata's lookup
+   * up the prototype chain would otherwise run on every request.
+   */
+  private requirementOf(executionContext: ExecutionContext): SessionRequirement | undefined {
+    const handler = executionContext.getHandler();
+    const controller = executionContext.getClass();
+    let byHandler = this.requirements.get(controller);
+    if (!byHandler) this.requirements.set(controller, (byHandler = new WeakMap()));
+    let requirement = byHandler.get(handler);
+    if (requirement === undefined) {
+      requirement =
+        this.reflector.getAllAndOverride<SessionRequirement | undefined>(REQUIRE_SESSION_METADATA, [
+          handler,
+          controller,
+        ]) ?? null;
+      byHandler.set(handler, requirement);
+    }
+    return requirement ?? undefined;
   }
 
   protected assertAuthenticated(session: SessionApi): void {

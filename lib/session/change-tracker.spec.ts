@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { ChangeTracker, isForbiddenKey, serialize } from './change-tracker.js';
 import { RequestSession, type SessionPersistence } from './request-session.js';
 
@@ -165,5 +166,62 @@ describe('RequestSession key rules', () => {
     expect(s.pendingRotation).toBeUndefined();
     s.setRoles(['admin']);
     expect(s.pendingRotation).toBe('privilege');
+  });
+});
+
+describe('ChangeTracker.markDeltaCommitted', () => {
+  const key = fc.constantFrom('a', 'b', 'c', 'd');
+  const value = fc.oneof(
+    fc.integer(),
+    fc.string({ maxLength: 3 }),
+    fc.array(fc.integer(), { maxLength: 2 }),
+    fc.constant(undefined),
+    fc.constant(() => 1), // no JSON form: removes the key
+  );
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('set' as const), key, value }),
+    fc.record({ kind: fc.constant('unset' as const), key }),
+    fc.record({ kind: fc.constant('get' as const), key }),
+    fc.record({ kind: fc.constant('mutate' as const), key }),
+  );
+  type Op = { kind: 'set' | 'unset' | 'get' | 'mutate'; key: string; value?: unknown };
+  const apply = (t: ChangeTracker, ops: Op[]) => {
+    for (const o of ops) {
+      if (o.kind === 'set') t.set(o.key, o.value);
+      else if (o.kind === 'unset') t.unset(o.key);
+      else if (o.kind === 'get') t.get(o.key);
+      else {
+        const current = t.get(o.key);
+        if (Array.isArray(current)) current.push(1);
+      }
+    }
+  };
+
+  it('leaves the tracker exactly as a full markCommitted() would, for later deltas too', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(key, fc.oneof(fc.integer(), fc.array(fc.integer(), { maxLength: 2 }))),
+        fc.array(op, { maxLength: 8 }),
+        fc.array(op, { maxLength: 8 }),
+        (initial, before, after) => {
+          const serialized = Object.fromEntries(
+            Object.entries(initial).map(([k, v]) => [k, JSON.stringify(v)]),
+          );
+          const full = new ChangeTracker(serialized);
+          const fast = new ChangeTracker(serialized);
+          apply(full, before as Op[]);
+          apply(fast, before as Op[]);
+          full.markCommitted();
+          fast.markDeltaCommitted(fast.delta());
+          expect(fast.snapshot()).toEqual(full.snapshot());
+          expect(fast.delta()).toEqual(full.delta());
+          apply(full, after as Op[]);
+          apply(fast, after as Op[]);
+          expect(fast.delta()).toEqual(full.delta());
+          expect(fast.snapshot()).toEqual(full.snapshot());
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

@@ -115,6 +115,18 @@ export class ChangeTracker {
     this.removed = EMPTY_SET;
   }
 
+  /**
+   * Same outcome as `markCommitted()` after writing `delta` (what `delta()`
+   * answered), without serializing every value again: the keys it sets and
+   * unsets are the only ones whose stored form changed.
+   */
+  markDeltaCommitted(delta: { set: Record<string, string>; unset: string[] } | undefined): void {
+    this.removed = EMPTY_SET;
+    if (!delta) return;
+    for (const key of Object.keys(delta.set)) this.baseline[key] = delta.set[key];
+    for (const key of delta.unset) delete this.baseline[key];
+  }
+
   /** Forgets everything (log-in starts clean, except the keys carried over). */
   reset(keep: readonly string[] = []): void {
     const carried: Record<string, string> = {};

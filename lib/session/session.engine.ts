@@ -235,7 +235,7 @@ export class SessionEngine {
         return this.takeStaleCookie(session);
       }
       session.meta.lastSeenAt = now;
-      session.data.markCommitted();
+      session.data.markDeltaCommitted(delta);
     }
     if (session.resignCookie) {
       session.resignCookie = false;

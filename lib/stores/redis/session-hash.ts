@@ -23,15 +23,30 @@ export function encodeRecord(record: SessionRecord): string[] {
  * list of strings) answers `null`: a foreign or corrupt value is no session.
  */
 export function decodeRecord(reply: unknown): SessionRecord | null {
-  const fields = toFieldMap(reply);
+  const fields = toFields(reply);
   if (!fields) return null;
-  const handle = fields.get('h');
-  const createdAt = toTime(fields.get('c'));
-  const lastSeenAt = toTime(fields.get('l'));
-  if (!handle || createdAt === null || lastSeenAt === null) return null;
-  const record: SessionRecord = { handle, createdAt, lastSeenAt, data: {} };
-  for (const [field, value] of fields) {
+  let handle: string | undefined;
+  let createdAt: number | null = null;
+  let lastSeenAt: number | null = null;
+  const record: SessionRecord = { handle: '', createdAt: 0, lastSeenAt: 0, data: {} };
+  // One pass over the flat field/value list: no intermediate pairs or Map
+  // (this runs on every request that has a session).
+  for (let i = 0; i < fields.length; i += 2) {
+    const field = asText(fields[i]);
+    const value = asText(fields[i + 1]);
+    if (field === null || value === null) return null;
     switch (field) {
+      case 'h':
+        handle = value;
+        break;
+      case 'c':
+        createdAt = toTime(value);
+        if (createdAt === null) return null;
+        break;
+      case 'l':
+        lastSeenAt = toTime(value);
+        if (lastSeenAt === null) return null;
+        break;
       case 'a':
       case 'x': {
         const time = toTime(value);
@@ -54,31 +69,26 @@ export function decodeRecord(reply: unknown): SessionRecord | null {
         }
     }
   }
+  if (!handle || createdAt === null || lastSeenAt === null) return null;
+  record.handle = handle;
+  record.createdAt = createdAt;
+  record.lastSeenAt = lastSeenAt;
   return record;
 }
 
-function toFieldMap(reply: unknown): Map<string, string> | null {
-  let entries: Iterable<[unknown, unknown]>;
+/** The reply as a flat field/value list (RESP2 arrays as they are; RESP3 maps and objects flattened). */
+function toFields(reply: unknown): unknown[] | null {
   if (Array.isArray(reply)) {
-    if (reply.length === 0 || reply.length % 2 !== 0) return null;
-    const pairs: [unknown, unknown][] = [];
-    for (let i = 0; i < reply.length; i += 2) pairs.push([reply[i], reply[i + 1]]);
-    entries = pairs;
-  } else if (reply instanceof Map) {
-    entries = reply.entries();
-  } else if (reply !== null && typeof reply === 'object' && !Buffer.isBuffer(reply)) {
+    return reply.length > 0 && reply.length % 2 === 0 ? reply : null;
+  }
+  let entries: Iterable<[unknown, unknown]>;
+  if (reply instanceof Map) entries = reply.entries();
+  else if (reply !== null && typeof reply === 'object' && !Buffer.isBuffer(reply)) {
     entries = Object.entries(reply);
-  } else {
-    return null;
-  }
-  const fields = new Map<string, string>();
-  for (const [field, value] of entries) {
-    const name = asText(field);
-    const text = asText(value);
-    if (name === null || text === null) return null;
-    fields.set(name, text);
-  }
-  return fields.size > 0 ? fields : null;
+  } else return null;
+  const flat: unknown[] = [];
+  for (const [field, value] of entries) flat.push(field, value);
+  return flat.length > 0 ? flat : null;
 }
 
 function asText(value: unknown): string | null {
