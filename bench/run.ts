@@ -134,15 +134,32 @@ async function redisCommands(): Promise<number> {
   return total;
 }
 
+/** CPU time (user + system, µs) the target's process has used so far. */
+function cpuTime(target: Running): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      const cpu = (message as { cpu?: NodeJS.CpuUsage }).cpu;
+      if (!cpu) return;
+      target.child.off('message', onMessage);
+      resolve(cpu.user + cpu.system);
+    };
+    target.child.on('message', onMessage);
+    target.child.send('cpu');
+  });
+}
+
 async function measure(target: Running, scenario: Scenario) {
   const before = usesRedis(target.name) ? await redisCommands() : 0;
+  const cpuBefore = await cpuTime(target);
   const result = await autocannon(request(target, scenario));
+  const cpu = (await cpuTime(target)) - cpuBefore;
   const bad = result.non2xx + result.errors + result.timeouts;
   if (bad > 0) throw new Error(`${target.name} / ${scenario}: ${bad} failed requests`);
   const commands = usesRedis(target.name) ? (await redisCommands()) - before : NaN;
   return {
     rps: result.requests.average,
     p99: result.latency.p99,
+    cpuPerRequest: cpu / result.requests.total,
     commandsPerRequest: commands / result.requests.total,
   };
 }
@@ -196,17 +213,21 @@ try {
   );
   const rows: string[][] = [];
   for (const scenario of SCENARIOS) {
-    const samples = new Map<string, { rps: number[]; p99: number[]; cpr: number[] }>();
-    for (const target of running) samples.set(target.name, { rps: [], p99: [], cpr: [] });
+    const samples = new Map<
+      string,
+      { rps: number[]; p99: number[]; cpu: number[]; cpr: number[] }
+    >();
+    for (const target of running) samples.set(target.name, { rps: [], p99: [], cpu: [], cpr: [] });
     // Warm each target up, then alternate so drift (thermal, GC) hits all alike.
     for (const target of running)
       await autocannon({ ...request(target, scenario), duration: warmup });
     for (let round = 0; round < rounds; round++) {
       for (const target of running) {
-        const { rps, p99, commandsPerRequest } = await measure(target, scenario);
+        const { rps, p99, cpuPerRequest, commandsPerRequest } = await measure(target, scenario);
         const s = samples.get(target.name)!;
         s.rps.push(rps);
         s.p99.push(p99);
+        s.cpu.push(cpuPerRequest);
         s.cpr.push(commandsPerRequest);
       }
     }
@@ -221,11 +242,21 @@ try {
         median(s.p99).toFixed(1),
         ratio(s.rps, floor),
         ratio(s.rps, peer),
+        median(s.cpu).toFixed(0),
         usesRedis(target.name) ? median(s.cpr).toFixed(2) : '-',
       ]);
     }
   }
-  const header = ['scenario', 'target', 'req/s', 'p99 ms', 'x floor', 'x peer', 'redis cmds/req'];
+  const header = [
+    'scenario',
+    'target',
+    'req/s',
+    'p99 ms',
+    'x floor',
+    'x peer',
+    'app cpu µs/req',
+    'redis cmds/req',
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
   console.log(line(header));

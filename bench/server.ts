@@ -36,5 +36,9 @@ switch (target) {
   default:
     throw new Error(`unknown BENCH_TARGET ${target}`);
 }
+// The runner asks for this process's CPU time around each measurement.
+process.on('message', (message) => {
+  if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+});
 process.send?.('ready');
 process.on('SIGINT', () => process.exit(0));
