@@ -94,6 +94,28 @@ export function runSessionStoreContract(name: string, makeHarness: () => Promise
       expect(after.lastSeenAt).toBe(777);
     });
 
+    it('handles sessions with hundreds of keys (writes larger than one Redis call takes)', async () => {
+      const k = key();
+      const many = (n: number, value: (i: number) => string) =>
+        Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, value(i)]));
+      const r = record({ userId: user(), data: many(450, (i) => String(i)) });
+      await store.set(k, r, HOUR);
+      expect(await store.get(k)).toEqual(r);
+      const changed = many(300, (i) => `"v${i}"`);
+      const unset = Array.from({ length: 120 }, (_, i) => `k${330 + i}`);
+      expect(await store.update(k, { set: changed, unset, lastSeenAt: 4242 }, HOUR)).toBe(true);
+      const after = (await store.get(k))!;
+      expect(after.lastSeenAt).toBe(4242);
+      expect(after.data).toEqual({ ...changed, ...many(330, (i) => String(i)), ...changed });
+      expect(Object.keys(after.data)).toHaveLength(330);
+      // without lastSeenAt, a large patch still lands whole
+      expect(await store.update(k, { set: many(250, () => '0') }, HOUR)).toBe(true);
+      const last = (await store.get(k))!;
+      expect(last.lastSeenAt).toBe(4242);
+      expect(Object.keys(last.data)).toHaveLength(330);
+      expect(Object.values(last.data).filter((v) => v === '0')).toHaveLength(250);
+    });
+
     it('merges concurrent updates of different keys', async () => {
       const k = key();
       await store.set(k, record({ data: {} }), HOUR);

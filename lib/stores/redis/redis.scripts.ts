@@ -73,8 +73,15 @@ end
 `,
   hset_range: `
 -- HSET of ARGV[from..to] in chunks, so that unpack stays within Lua's stack.
-local function hset_range(k, from, to)
+-- An extra field/value pair (optional) rides in the first HSET, so the usual
+-- write is one call.
+local function hset_range(k, from, to, field, value)
   local i = from
+  if field then
+    local j = math.min(i + 199, to)
+    redis.call('HSET', k, field, value, unpack(ARGV, i, j))
+    i = j + 1
+  end
   while i <= to do
     local j = math.min(i + 199, to)
     redis.call('HSET', k, unpack(ARGV, i, j))
@@ -179,12 +186,10 @@ local idx = prefix .. 'user:' .. user
 if inline and user ~= '' then horizon = index_add(idx, member, keep, false) end
 local prev = stored_user(KEYS[1])
 redis.call('DEL', KEYS[1])
-if user ~= '' and horizon and #ARGV <= 209 then
-  -- the usual session: one HSET with the index horizon (unpack must come last)
-  redis.call('HSET', KEYS[1], 'i', horizon, unpack(ARGV, 10, #ARGV))
+if user ~= '' and horizon then
+  hset_range(KEYS[1], 10, #ARGV, 'i', horizon)
 else
   hset_range(KEYS[1], 10, #ARGV)
-  if user ~= '' and horizon then redis.call('HSET', KEYS[1], 'i', horizon) end
 end
 redis.call('PEXPIRE', KEYS[1], ttl)
 if inline and prev and prev ~= user then index_rem(prefix, prev, member) end
@@ -228,11 +233,10 @@ if type(f) ~= 'table' or not f[1] or f[1] == '' or f[4] then return 0 end
 if not tonumber(f[2]) or not tonumber(f[3]) or (f[7] and not tonumber(f[7])) then return 0 end
 if f[8] and not valid_roles(f[8]) then return 0 end
 local n = tonumber(ARGV[7])
-if ARGV[6] ~= '' and n <= 200 then
-  redis.call('HSET', k, 'l', ARGV[6], unpack(ARGV, 8, 7 + n))
+if ARGV[6] ~= '' then
+  hset_range(k, 8, 7 + n, 'l', ARGV[6])
 else
-  if ARGV[6] ~= '' then redis.call('HSET', k, 'l', ARGV[6]) end
-  if n > 0 then hset_range(k, 8, 7 + n) end
+  hset_range(k, 8, 7 + n)
 end
 local i = 8 + n
 while i <= #ARGV do
