@@ -13,6 +13,8 @@ export type { SessionApi, SessionLogIn, SessionEndReason } from './session/sessi
 export { SessionGuard } from './guards/session.guard.js';
 /** CSRF defence: Fetch Metadata, Origin and a session-bound token in `x-csrf-token`. */
 export { CsrfGuard, CSRF_HEADER } from './guards/csrf.guard.js';
+/** Origin-only CSRF defence (Fetch Metadata + Origin, no token, no session): for log-in routes. */
+export { SameOriginGuard } from './guards/same-origin.guard.js';
 /** Route requirements read by SessionGuard: roles (403) and log-in freshness (401 reauth_required). */
 export {
   RequireSession,
@@ -29,6 +31,8 @@ export {
   TooManyInvalidSessionsException,
   type SessionErrorReason,
 } from './session.exceptions.js';
+/** 413 `session_too_large`: a write would take the session's data over `maxSessionBytes`. */
+export { SessionTooLargeException } from './session.exceptions.js';
 /** Stores. */
 export { SessionStore } from './stores/session-store.interface.js';
 export type { SessionRecord, SessionPatch, UserSessionEntry } from './stores/session-record.js';

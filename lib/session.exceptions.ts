@@ -8,7 +8,9 @@ export type SessionErrorReason =
   | 'forbidden'
   | 'csrf'
   | 'too_many_invalid_sessions'
-  | 'store_unavailable';
+  | 'store_unavailable'
+  | 'session_too_large'
+  | 'session_conflict';
 
 /** Seconds a client is told to wait (Retry-After) while the store is down. */
 export const STORE_RETRY_AFTER_SECONDS = 2;
@@ -79,6 +81,28 @@ export class SessionStoreUnavailableException extends HttpException {
         reason: 'store_unavailable',
       },
       HttpStatus.SERVICE_UNAVAILABLE,
+    );
+  }
+}
+
+/**
+ * 413: a write would take the session's data over `maxSessionBytes`.
+ * Thrown by `session.set()` (the session is left as it was) and, for a value
+ * grown in place (`session.get('cart').push(...)`), at commit: then nothing
+ * is written and this replaces the app's response.
+ */
+export class SessionTooLargeException extends HttpException {
+  readonly reason = 'session_too_large';
+
+  constructor(message = 'The session would exceed its size limit') {
+    super(
+      {
+        statusCode: HttpStatus.PAYLOAD_TOO_LARGE,
+        message,
+        error: 'Payload Too Large',
+        reason: 'session_too_large',
+      },
+      HttpStatus.PAYLOAD_TOO_LARGE,
     );
   }
 }

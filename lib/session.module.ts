@@ -11,6 +11,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { RotateSessionInterceptor } from './decorators/rotate-session.decorator.js';
 import { SessionEvents } from './events/session-events.js';
 import { CsrfGuard } from './guards/csrf.guard.js';
+import { SameOriginGuard } from './guards/same-origin.guard.js';
 import { SessionGuard } from './guards/session.guard.js';
 import { SessionContexts } from './http/session-contexts.js';
 import { SessionEngine } from './session/session.engine.js';
@@ -51,10 +52,12 @@ let warnedMemoryStoreInProduction = false;
     SessionService,
     SessionGuard,
     CsrfGuard,
+    SameOriginGuard,
     RotateSessionInterceptor,
   ],
   exports: [
     CsrfGuard,
+    SameOriginGuard,
     SessionService,
     SessionContexts,
     SessionEngine,

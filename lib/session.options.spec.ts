@@ -40,6 +40,7 @@ describe('resolveSessionOptions: defaults', () => {
       csrfAllowedOrigins: [],
       rotation: undefined,
       bruteForce: { maxFailures: 100, windowMs: 300_000, trustProxy: 0 },
+      maxSessionBytes: 64 * 1024,
       cookie: { name: 'sid', secure: false, sameSite: 'lax', path: '/', httpOnly: true },
     });
     expect(resolved.cookie.domain).toBeUndefined();
@@ -62,6 +63,14 @@ describe('resolveSessionOptions: defaults', () => {
       touchAfterMs: 1000,
     });
     expect(resolved.store).toBe(store);
+    void store.close();
+  });
+
+  it('takes maxSessionBytes as given', () => {
+    const store = new MemoryStore();
+    expect(resolveSessionOptions({ secret: SECRET, store, maxSessionBytes: 2000 })).toMatchObject({
+      maxSessionBytes: 2000,
+    });
     void store.close();
   });
 
@@ -138,6 +147,14 @@ describe('resolveSessionOptions: validation', () => {
       { secret: SECRET, cookie: { name: 'a b' } },
       /cookie.name must be a valid cookie name/,
     ],
+    ...[0, -1, 1.5, '2000', Number.NaN, Number.POSITIVE_INFINITY, true].map(
+      (maxSessionBytes) =>
+        [
+          `maxSessionBytes ${String(maxSessionBytes)}`,
+          { secret: SECRET, maxSessionBytes },
+          /maxSessionBytes must be a positive integer/,
+        ] as const,
+    ),
   ])('rejects %s', (_name, options, message) => {
     const error = problemsOf(options);
     expect(error.message).toMatch(message);
@@ -149,12 +166,14 @@ describe('resolveSessionOptions: validation', () => {
       secret: 'short',
       idleTimeout: -5,
       absoluteTimeout: 0,
+      maxSessionBytes: 0,
       cookie: { sameSite: 'none', secure: false, name: '__Host-sid', domain: 'example.com' },
     });
     const expected = [
       /secret must be at least 32 characters/,
       /idleTimeout must be a positive/,
       /absoluteTimeout must be a positive/,
+      /maxSessionBytes must be a positive integer/,
       /sameSite 'none' requires cookie.secure/,
       /__Host-\/__Secure- prefix, which requires cookie.secure/,
       /__Host- prefix, which forbids cookie.domain/,

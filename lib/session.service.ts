@@ -3,7 +3,9 @@ import type { Observable } from 'rxjs';
 import type { SessionEvent } from './events/session-event.js';
 import { SessionEvents } from './events/session-events.js';
 import { SessionEngine } from './session/session.engine.js';
+import { SessionStoreUnavailableException } from './session.exceptions.js';
 import type { UserSessionEntry } from './stores/session-record.js';
+import { SessionStoreUnavailableError } from './stores/store-outage.js';
 
 /** One session of a user, as listed by {@link SessionService.listForUser}: never its ID. */
 export interface SessionListEntry {
@@ -18,7 +20,10 @@ export interface SessionListEntry {
 
 /**
  * Sessions from code outside a request: list a user's sessions, revoke one,
- * log a user out everywhere, and watch lifecycle events.
+ * log a user out everywhere, and watch lifecycle events. While the store is
+ * unreachable every method rejects with `SessionStoreUnavailableException`
+ * (503, `reason: store_unavailable`), as the request path does; it carries
+ * no Retry-After header, since the service does not know the response.
  */
 @Injectable()
 export class SessionService {
@@ -66,7 +71,7 @@ export class SessionService {
     const { store, options: resolved } = this.engine;
     if (store.revokeAllForUser) {
       // One store operation instead of one per session (the listing above names them for events).
-      const revoked = await this.engine.outage.run(() =>
+      const revoked = await this.storeCall(() =>
         store.revokeAllForUser!(String(userId), Date.now(), resolved.endedRetentionMs, kept?.key),
       );
       for (const { record } of doomed) {
@@ -89,14 +94,14 @@ export class SessionService {
   private async liveEntries(userId: string): Promise<UserSessionEntry[]> {
     const id = String(userId);
     const now = Date.now();
-    const entries = await this.engine.outage.run(() => this.engine.store.listForUser(id));
+    const entries = await this.storeCall(() => this.engine.store.listForUser(id));
     // The store may still hold sessions that ended by timeout (kept briefly to report why).
     return entries.filter(({ record }) => this.endsAt(record.createdAt, record.lastSeenAt) > now);
   }
 
   private async revokeEntry(entry: UserSessionEntry, reason: string): Promise<boolean> {
     const { store, options } = this.engine;
-    const revoked = await this.engine.outage.run(() =>
+    const revoked = await this.storeCall(() =>
       store.revoke(entry.key, Date.now(), options.endedRetentionMs),
     );
     if (revoked) {
@@ -109,5 +114,16 @@ export class SessionService {
   private endsAt(createdAt: number, lastSeenAt: number): number {
     const { idleTimeoutMs, absoluteTimeoutMs } = this.engine.options;
     return Math.min(lastSeenAt + idleTimeoutMs, createdAt + absoluteTimeoutMs);
+  }
+
+  /** A store call through the outage monitor; an outage becomes the HTTP 503. */
+  private async storeCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await this.engine.outage.run(call);
+    } catch (error) {
+      if (error instanceof SessionStoreUnavailableError)
+        throw new SessionStoreUnavailableException();
+      throw error;
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { RedisStore, SessionModule, type SessionStore } from '../lib/index.js';
+import { MemoryStore, RedisStore, SessionModule, type SessionStore } from '../lib/index.js';
 import { AppController } from './app.controller.js';
 import { AppPageController } from './app-page.controller.js';
 import { AuthController } from './auth.controller.js';
@@ -8,6 +8,13 @@ import type { SampleConfig } from './sample.config.js';
 import { createSecurityController } from './security.controller.js';
 import { SessionsController } from './sessions.controller.js';
 import { UsersService } from './users.service.js';
+
+/** The store the config implies: Redis on REDIS_URL, else this process's memory. */
+function sampleStore(config: SampleConfig): SessionStore {
+  const { redisUrl, maxSessionsPerUser, memoryMaxSessions } = config;
+  if (redisUrl) return new RedisStore({ url: redisUrl, maxSessionsPerUser });
+  return new MemoryStore({ maxSessions: memoryMaxSessions, maxSessionsPerUser });
+}
 
 @Module({})
 export class AppModule {
@@ -18,7 +25,8 @@ export class AppModule {
       imports: [
         SessionModule.forRoot({
           secret: config.secrets,
-          store: store ?? (config.redisUrl ? new RedisStore({ url: config.redisUrl }) : undefined),
+          // The module closes whichever store it is given on app shutdown, this one included.
+          store: store ?? sampleStore(config),
           idleTimeout: config.idleTimeoutMs,
           absoluteTimeout: config.absoluteTimeoutMs,
           // From the config, not only process.env: Secure `__Host-sid` exactly when NODE_ENV=production.
@@ -27,6 +35,7 @@ export class AppModule {
           csrf: { allowedOrigins: config.csrfAllowedOrigins },
           bruteForce: { maxFailures: config.maxIdFailures, trustProxy: config.trustProxy },
           storeOutage: config.storeOutage,
+          maxSessionBytes: config.maxSessionBytes,
           rotation: config.rotateEveryMs
             ? { every: config.rotateEveryMs, grace: config.rotationGraceMs }
             : undefined,

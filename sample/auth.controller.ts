@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Post, UnauthorizedException, UseGuards } from '@nestjs/common';
-import { Session, SessionGuard } from '../lib/index.js';
+import { SameOriginGuard, Session, SessionGuard } from '../lib/index.js';
 import { LoginDto } from './login.dto.js';
 import { UsersService } from './users.service.js';
 
@@ -7,8 +7,13 @@ import { UsersService } from './users.service.js';
 export class AuthController {
   constructor(private readonly users: UsersService) {}
 
+  /**
+   * Origin-checked: Nest parses urlencoded bodies too, so without the guard a
+   * cross-site form could log the visitor into the attacker's account (login CSRF).
+   */
   @Post('login')
   @HttpCode(200)
+  @UseGuards(SameOriginGuard)
   async login(@Body() dto: LoginDto, @Session() session: Session) {
     const user = this.users.verify(dto.username, dto.password);
     if (!user) throw new UnauthorizedException('Invalid username or password');

@@ -21,6 +21,12 @@ export interface SampleConfig {
   trustProxy: number;
   /** SESSION_STORE_OUTAGE: what a request does when the store is down (SessionModule `storeOutage`). */
   storeOutage: 'fail-closed' | 'anonymous';
+  /** SESSION_MAX_BYTES: SessionModule `maxSessionBytes` (unset: the library's default, 64 KiB). */
+  maxSessionBytes?: number;
+  /** SESSION_MAX_PER_USER: the store's `maxSessionsPerUser` (unset: the store's default). */
+  maxSessionsPerUser?: number;
+  /** SESSION_MEMORY_MAX_SESSIONS: MemoryStore `maxSessions` (unset: the store's default, 100000). */
+  memoryMaxSessions?: number;
   production: boolean;
 }
 
@@ -32,6 +38,11 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
     throw new Error(`${name} must be a positive integer (got '${raw}')`);
   }
   return value;
+}
+
+/** A positive integer, or `undefined` when unset (the library decides the default). */
+function optionalPositiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  return env[name] === undefined || env[name] === '' ? undefined : positiveInt(env, name, 0);
 }
 
 function storeOutage(raw: string | undefined): SampleConfig['storeOutage'] {
@@ -75,6 +86,9 @@ export function readSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     trustProxy: env.TRUST_PROXY ? positiveInt(env, 'TRUST_PROXY', 0) : 0,
     bindUserAgent: env.SESSION_BIND_USER_AGENT === '1',
     storeOutage: storeOutage(env.SESSION_STORE_OUTAGE),
+    maxSessionBytes: optionalPositiveInt(env, 'SESSION_MAX_BYTES'),
+    maxSessionsPerUser: optionalPositiveInt(env, 'SESSION_MAX_PER_USER'),
+    memoryMaxSessions: optionalPositiveInt(env, 'SESSION_MEMORY_MAX_SESSIONS'),
     csrfAllowedOrigins: (env.CSRF_ALLOWED_ORIGINS ?? '')
       .split(',')
       .map((s) => s.trim())

@@ -8,7 +8,7 @@ import {
   UseGuards,
   type Type,
 } from '@nestjs/common';
-import { CsrfGuard, RequireSession, Session, SessionGuard } from '../lib/index.js';
+import { CsrfGuard, RequireSession, SameOriginGuard, Session, SessionGuard } from '../lib/index.js';
 import { ReauthDto, TransferDto } from './security.dto.js';
 import { UsersService } from './users.service.js';
 
@@ -35,10 +35,13 @@ export function createSecurityController(freshWithinMs: number): Type {
       return { ok: true, amount: dto.amount };
     }
 
-    /** Re-enter the password: refreshes the log-in time and rotates the ID. */
+    /**
+     * Re-enter the password: refreshes the log-in time and rotates the ID.
+     * Origin-checked like log-in: only the app's own pages may refresh it.
+     */
     @Post('auth/reauth')
     @HttpCode(200)
-    @UseGuards(SessionGuard)
+    @UseGuards(SessionGuard, SameOriginGuard)
     async reauth(@Body() dto: ReauthDto, @Session() session: Session) {
       if (!this.users.verify(session.userId!, dto.password)) {
         throw new UnauthorizedException('Wrong password');

@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { SessionRequirement } from '../decorators/require-session.decorator.js';
 import { SessionContexts } from '../http/session-contexts.js';
 import type { SessionApi } from '../session/session.interface.js';
+import type { RequestSession } from '../session/request-session.js';
 import { REQUIRE_SESSION_METADATA } from '../session.constants.js';
 import { SessionForbiddenException, SessionUnauthorizedException } from '../session.exceptions.js';
 
@@ -23,15 +24,23 @@ export class SessionGuard implements CanActivate {
   ) {}
 
   canActivate(executionContext: ExecutionContext): boolean | Promise<boolean> {
-    const session = this.contexts.fromExecutionContext(executionContext).sessionOrPromise();
+    const context = this.contexts.fromExecutionContext(executionContext);
+    const session = context.sessionOrPromise();
     // Synchronous when the session is at hand (no cookie, or loaded already): no extra promise.
     return session instanceof Promise
-      ? session.then((loaded) => this.check(loaded, executionContext))
-      : this.check(session, executionContext);
+      ? session.then((loaded) => this.check(loaded, executionContext, context))
+      : this.check(session, executionContext, context);
   }
 
-  /** Every check on a loaded session; throws the 401/403 that ends the request. */
-  protected check(session: SessionApi, executionContext: ExecutionContext): boolean {
+  /** Every check on a loaded session; throws the 401/403/429 that ends the request. */
+  protected check(
+    session: SessionApi,
+    executionContext: ExecutionContext,
+    context = this.contexts.fromExecutionContext(executionContext),
+  ): boolean {
+    // Past the guessing defence's limit, a route that needs a session says so (429), not 401.
+    const retryAfter = (session as Partial<RequestSession>).guessingRetryAfter;
+    if (retryAfter !== undefined) throw context.tooManyInvalidSessions(retryAfter);
     this.assertAuthenticated(session);
     const requirement = this.requirementOf(executionContext);
     if (requirement?.roles) this.assertRoles(session, requirement.roles);

@@ -4,8 +4,9 @@ import {
   SessionStoreUnavailableException,
   STORE_RETRY_AFTER_SECONDS,
 } from '../session.exceptions.js';
+import { HttpException } from '@nestjs/common';
 import { SessionStoreUnavailableError } from '../stores/store-outage.js';
-import { TooManyFailuresError } from '../session/failure-limiter.js';
+import { CommitRefusal } from '../session/commit-refusal.js';
 import { TooManyInvalidSessionsException } from '../session.exceptions.js';
 import { clientIp } from './client-ip.js';
 import type { HttpBinding, PlatformRequest } from './http-binding.js';
@@ -134,12 +135,23 @@ export class SessionRequestContext implements SessionPersistence {
     }
   }
 
+  /**
+   * The 429 for a client past the guessing defence's limit (its cookie is
+   * cleared by the commit, like any cookie that names no session).
+   */
+  tooManyInvalidSessions(retryAfterSeconds: number): TooManyInvalidSessionsException {
+    if (!this.binding.headersSent(this.response)) {
+      this.binding.setHeader(this.response, 'Retry-After', String(retryAfterSeconds));
+    }
+    return new TooManyInvalidSessionsException();
+  }
+
   private translate(error: unknown): unknown {
-    if (error instanceof TooManyFailuresError) {
-      if (!this.binding.headersSent(this.response)) {
-        this.binding.setHeader(this.response, 'Retry-After', String(error.retryAfterSeconds));
+    if (error instanceof CommitRefusal) {
+      if (error.cookies.length > 0 && !this.binding.headersSent(this.response)) {
+        this.binding.addCookies(this.response, error.cookies);
       }
-      return new TooManyInvalidSessionsException();
+      return new HttpException(error.body, error.status);
     }
     if (!(error instanceof SessionStoreUnavailableError)) return error;
     if (!this.binding.headersSent(this.response)) {

@@ -3,19 +3,14 @@ import type { SessionEvents } from '../events/session-events.js';
 import type { SessionStore } from '../stores/session-store.interface.js';
 import type { StoreOutageMonitor } from '../stores/store-outage.js';
 
-/** Too many unknown or badly signed session IDs from one client: answered 429. */
-export class TooManyFailuresError extends Error {
-  constructor(readonly retryAfterSeconds: number) {
-    super('Too many invalid session IDs from this client');
-    this.name = 'TooManyFailuresError';
-  }
-}
-
 /**
  * Guessing defence: counts, per client address and fixed window, the
- * requests that present an unknown or badly signed session ID. The count
- * lives in the store (`incrementCounter`), so every instance sees the same
- * number; a store without counters gets an in-process count instead.
+ * requests whose session cookie does not verify (bad signature, malformed).
+ * A well-signed ID the store does not know is never counted: that is what
+ * every user returning after the idle timeout carries, and counting it let
+ * garbage from a shared address (NAT, an office, a proxy) lock real users
+ * out. The count lives in the store (`incrementCounter`), so every instance
+ * sees the same number; a store without counters gets an in-process count.
  */
 export class FailureLimiter {
   private readonly local = new Map<string, { count: number; resetAt: number }>();
@@ -28,8 +23,12 @@ export class FailureLimiter {
     private readonly windowMs: number,
   ) {}
 
-  /** Records one failure of `client`; throws TooManyFailuresError past the limit. */
-  async fail(client: string): Promise<void> {
+  /**
+   * Records one failure of `client`; answers the seconds it must wait once
+   * past the limit (the request is then refused 429 where a session is
+   * required), else `undefined`.
+   */
+  async fail(client: string): Promise<number | undefined> {
     // Hashed: the store and its dumps never hold client addresses in clear.
     const key = `bf:${createHash('sha256').update(client).digest('base64url')}`;
     const count = this.store.incrementCounter
@@ -38,7 +37,7 @@ export class FailureLimiter {
     if (count === this.maxFailures + 1) {
       this.events.emit({ type: 'brute_force_suspected', reason: 'invalid_session_ids' });
     }
-    if (count > this.maxFailures) throw new TooManyFailuresError(Math.ceil(this.windowMs / 1000));
+    return count > this.maxFailures ? Math.ceil(this.windowMs / 1000) : undefined;
   }
 
   private incrementLocally(key: string): number {

@@ -11,11 +11,6 @@ export const CSRF_SECRET_KEY = '$csrf';
 export const BOUND_AGENT_KEY = '$ua';
 /** Epoch ms of the last rotation, for periodic renewal (`rotation.every`). */
 export const ROTATED_AT_KEY = '$rot';
-/**
- * In a forwarding record left under an old key by a periodic renewal: the
- * store key of the session's new ID, valid for the grace period.
- */
-export const MOVED_TO_KEY = '$moved';
 
 export function isInternalKey(key: string): boolean {
   return key.startsWith(INTERNAL_KEY_PREFIX);

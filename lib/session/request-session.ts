@@ -53,10 +53,32 @@ export class RequestSession implements SessionApi {
   forwarded = false;
   /** Digest of this request's User-Agent, when sessions are bound to it. */
   agentDigest: string | undefined;
+  /**
+   * This client sent too many session cookies that do not verify: seconds it
+   * must wait. Routes that require a session answer 429; others (a log-in
+   * among them) go on with this fresh session.
+   */
+  guessingRetryAfter: number | undefined;
+  /**
+   * The cookie named a session that was rotated away moments ago (a forward
+   * that no longer loads): nothing is loaded, but `destroy()` ends the
+   * session it moved into, so a logout racing a rotation still sticks.
+   */
+  movedFromKey: string | undefined;
+  /**
+   * The store could not be reached to load this request's session
+   * (`storeOutage: 'anonymous'`): it reads as empty and must never be saved.
+   */
+  degraded = false;
 
   constructor(
     private readonly persistence: SessionPersistence,
-    private readonly timeouts: { idleTimeoutMs: number; absoluteTimeoutMs: number },
+    private readonly timeouts: {
+      idleTimeoutMs: number;
+      absoluteTimeoutMs: number;
+      /** The bound on the data's serialized size; default none. */
+      maxSessionBytes?: number;
+    },
     loaded: { id: string; key: string; record: SessionRecord } | undefined,
     endReason: SessionEndReason | undefined,
     now: number,
@@ -67,7 +89,7 @@ export class RequestSession implements SessionApi {
     this.id = loaded?.id;
     this.key = loaded?.key;
     const record = loaded?.record;
-    this.data = new ChangeTracker(record?.data);
+    this.data = new ChangeTracker(record?.data, timeouts.maxSessionBytes);
     this.meta = {
       handle: record?.handle,
       userId: record?.userId,
@@ -133,9 +155,10 @@ export class RequestSession implements SessionApi {
 
   set(key: string, value: unknown): void {
     assertUsableKey(key);
-    serialize(key, value); // fail here, in the app's code, rather than at commit
+    // Fails here, in the app's code, rather than at commit: a value JSON cannot
+    // hold, or one that takes the session over maxSessionBytes (413, nothing changed).
+    this.data.set(key, value, serialize(key, value));
     this.persistence.changed();
-    this.data.set(key, value);
   }
 
   unset(key: string): void {
@@ -174,8 +197,12 @@ export class RequestSession implements SessionApi {
       throw new TypeError('session.logIn() needs { userId, roles? }');
     }
     const { userId, roles = [], keep = [] } = login;
-    if ((typeof userId !== 'string' || userId === '') && typeof userId !== 'number') {
-      throw new TypeError('session.logIn(): userId must be a non-empty string or a number');
+    const usable =
+      (typeof userId === 'string' && userId !== '') ||
+      (typeof userId === 'number' && Number.isFinite(userId));
+    if (!usable) {
+      // NaN and Infinity would be stored as the users "NaN" and "Infinity".
+      throw new TypeError('session.logIn(): userId must be a non-empty string or a finite number');
     }
     assertRoles(roles);
     this.persistence.changed();
@@ -243,13 +270,11 @@ export class RequestSession implements SessionApi {
   }
 
   toJSON(): Record<string, unknown> {
-    // Serializing a session (e.g. returning it from a handler) must never leak its ID.
-    return {
-      handle: this.handle,
-      userId: this.userId,
-      roles: this.roles,
-      data: this.data.snapshot(),
-    };
+    // Serializing a session (e.g. returning it from a handler) must never leak
+    // its ID, nor the module's own keys (the CSRF secret among them).
+    const data = this.data.snapshot();
+    for (const key of Object.keys(data)) if (isInternalKey(key)) delete data[key];
+    return { handle: this.handle, userId: this.userId, roles: this.roles, data };
   }
 }
 

@@ -1,19 +1,36 @@
 import { ExpiryHeap } from './expiry-heap.js';
+import { resolveMaxSessionsPerUser } from './per-user-cap.js';
 import {
   copyRecord,
+  forwardRecord,
+  isLiveRecord,
   type SessionPatch,
   type SessionRecord,
   type UserSessionEntry,
 } from './session-record.js';
-import type { SessionStore } from './session-store.interface.js';
+import {
+  MAX_FORWARD_HOPS,
+  type RotateOptions,
+  type RotateOutcome,
+  type SessionStore,
+} from './session-store.interface.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
-   * Most sessions kept at once; when full, the session closest to expiry is
-   * evicted to make room. Default `100_000`.
+   * Most sessions kept at once; when full, the anonymous session closest to
+   * expiry is evicted to make room, and a logged-in session only when no
+   * anonymous one is left (so a flood of cookie-less visitors cannot log
+   * users out). Default `100_000`.
    */
   maxSessions?: number;
+  /**
+   * Most live sessions one user may hold; a log-in beyond it revokes that
+   * user's sessions logged in (or rotated) longest ago, leaving tombstones so
+   * they are told `revoked`. A rotation of a session never counts against
+   * it. `Infinity`: no limit. Default `100`.
+   */
+  maxSessionsPerUser?: number;
   /** How often expired sessions are swept out, in ms. Default `60_000`. */
   sweepIntervalMs?: number;
   /** Clock, for tests. Default `Date.now`. */
@@ -33,10 +50,14 @@ interface Entry {
  */
 export class MemoryStore implements SessionStore {
   private readonly entries = new Map<string, Entry>();
+  /** Per user, the keys of their sessions in the order they were indexed (oldest first). */
   private readonly byUser = new Map<string, Set<string>>();
-  private readonly expiries = new ExpiryHeap();
+  /** Eviction order, kept apart so that anonymous sessions always go first. */
+  private readonly anonymousExpiries = new ExpiryHeap();
+  private readonly userExpiries = new ExpiryHeap();
   private readonly counters = new Map<string, { count: number; resetAt: number }>();
   private readonly maxSessions: number;
+  private readonly maxSessionsPerUser: number;
   private readonly now: () => number;
   private sweeper?: NodeJS.Timeout;
 
@@ -47,6 +68,7 @@ export class MemoryStore implements SessionStore {
         `MemoryStore: maxSessions must be a positive integer, got ${options.maxSessions}`,
       );
     }
+    this.maxSessionsPerUser = resolveMaxSessionsPerUser('MemoryStore', options.maxSessionsPerUser);
     this.now = options.now ?? Date.now;
     const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
     this.sweeper = setInterval(() => this.sweep(), sweepIntervalMs);
@@ -66,38 +88,63 @@ export class MemoryStore implements SessionStore {
 
   async set(key: string, record: SessionRecord, ttlMs: number): Promise<void> {
     this.write(key, copyRecord(record), ttlMs);
+    this.enforceCap(key, record);
   }
 
   async update(key: string, patch: SessionPatch, ttlMs: number): Promise<boolean> {
-    const entry = this.live(key);
-    if (!entry || entry.record.revokedAt !== undefined) return false;
+    const found = this.follow(key);
+    if (!found || !isLiveRecord(found.entry.record)) return false;
+    const { entry } = found;
     const record = entry.record;
     if (patch.lastSeenAt !== undefined) record.lastSeenAt = patch.lastSeenAt;
     if (patch.set) Object.assign(record.data, patch.set);
     if (patch.unset) for (const name of patch.unset) delete record.data[name];
-    this.setExpiry(key, entry, ttlMs);
+    this.setExpiry(found.key, entry, ttlMs);
     return true;
   }
 
+  /** Check and move in one synchronous step: nothing can run in between. */
   async rotate(
     oldKey: string,
     newKey: string,
     record: SessionRecord,
     ttlMs: number,
-  ): Promise<void> {
-    this.write(newKey, copyRecord(record), ttlMs);
+    options: RotateOptions,
+  ): Promise<RotateOutcome> {
+    const old = this.live(oldKey);
+    if (options.expectHandle !== undefined) {
+      if (!old || old.record.handle !== options.expectHandle) return { status: 'gone' };
+      if (old.record.movedTo !== undefined) return { status: 'moved', to: old.record.movedTo };
+      if (old.record.revokedAt !== undefined) return { status: 'gone' };
+    }
     this.remove(oldKey);
+    if (old && options.forwardMs > 0) {
+      this.write(
+        oldKey,
+        forwardRecord(old.record, newKey, options.readableUntil),
+        options.forwardMs,
+      );
+    }
+    this.write(newKey, copyRecord(record), ttlMs);
+    // A log-in starts a new session (it counts); a rotation moves one (it does not).
+    if (options.expectHandle === undefined) this.enforceCap(newKey, record);
+    return { status: 'rotated' };
   }
 
   async destroy(key: string): Promise<void> {
-    this.remove(key);
+    // Along the forwards: a logout that raced a rotation ends the session it moved into.
+    let next: string | undefined = key;
+    for (let hops = 0; next !== undefined && hops <= MAX_FORWARD_HOPS; hops++) {
+      const movedTo: string | undefined = this.live(next)?.record.movedTo;
+      this.remove(next);
+      next = movedTo;
+    }
   }
 
   async revoke(key: string, revokedAt: number, ttlMs: number): Promise<boolean> {
-    const entry = this.live(key);
-    if (!entry || entry.record.revokedAt !== undefined) return false;
-    const { handle, createdAt, lastSeenAt } = entry.record;
-    this.write(key, { handle, createdAt, lastSeenAt, revokedAt, data: {} }, ttlMs);
+    const found = this.follow(key);
+    if (!found || !isLiveRecord(found.entry.record)) return false;
+    this.tombstone(found.key, found.entry.record, revokedAt, ttlMs);
     return true;
   }
 
@@ -107,7 +154,7 @@ export class MemoryStore implements SessionStore {
     const sessions: UserSessionEntry[] = [];
     for (const key of keys) {
       const entry = this.live(key);
-      if (entry && entry.record.userId === userId && entry.record.revokedAt === undefined) {
+      if (entry && entry.record.userId === userId && isLiveRecord(entry.record)) {
         sessions.push({ key, record: copyRecord(entry.record) });
       } else {
         keys.delete(key); // prune lazily
@@ -134,7 +181,8 @@ export class MemoryStore implements SessionStore {
     this.sweeper = undefined;
     this.entries.clear();
     this.byUser.clear();
-    this.expiries.clear();
+    this.anonymousExpiries.clear();
+    this.userExpiries.clear();
     this.counters.clear();
   }
 
@@ -144,7 +192,7 @@ export class MemoryStore implements SessionStore {
     for (const [key, entry] of this.entries) {
       if (entry.expiresAt <= now) this.remove(key);
     }
-    this.expiries.compact((key, expiresAt) => this.entries.get(key)?.expiresAt === expiresAt);
+    this.compactExpiries();
     this.sweepCounters(now);
   }
 
@@ -165,6 +213,38 @@ export class MemoryStore implements SessionStore {
     return entry;
   }
 
+  /** The live entry under `key`, or the one its forwards lead to (a forward is never the answer). */
+  private follow(key: string): { key: string; entry: Entry } | undefined {
+    let current = key;
+    for (let hops = 0; hops <= MAX_FORWARD_HOPS; hops++) {
+      const entry = this.live(current);
+      if (!entry) return undefined;
+      if (entry.record.movedTo === undefined) return { key: current, entry };
+      current = entry.record.movedTo;
+    }
+    return undefined;
+  }
+
+  private tombstone(key: string, record: SessionRecord, revokedAt: number, ttlMs: number): void {
+    const { handle, createdAt, lastSeenAt } = record;
+    this.write(key, { handle, createdAt, lastSeenAt, revokedAt, data: {} }, ttlMs);
+  }
+
+  /** Beyond the per-user cap: revokes the user's sessions indexed longest ago (never `current`). */
+  private enforceCap(current: string, record: SessionRecord): void {
+    if (record.userId === undefined || !isLiveRecord(record)) return;
+    const keys = this.byUser.get(record.userId);
+    if (!keys || keys.size <= this.maxSessionsPerUser) return;
+    // Count live sessions only (the index is pruned lazily), then revoke the
+    // oldest beyond the cap: a Set iterates in insertion order.
+    const others = [...keys].filter((key) => key !== current && this.live(key) !== undefined);
+    const now = this.now();
+    for (const key of others.slice(0, others.length + 1 - this.maxSessionsPerUser)) {
+      const entry = this.entries.get(key)!;
+      this.tombstone(key, entry.record, now, Math.max(1, entry.expiresAt - now));
+    }
+  }
+
   private write(key: string, record: SessionRecord, ttlMs: number): void {
     const previous = this.entries.get(key);
     if (previous) this.unindex(key, previous.record);
@@ -172,27 +252,41 @@ export class MemoryStore implements SessionStore {
     const entry: Entry = { record, expiresAt: 0 };
     this.entries.set(key, entry);
     this.setExpiry(key, entry, ttlMs);
-    if (record.userId !== undefined && record.revokedAt === undefined) {
-      let keys = this.byUser.get(record.userId);
-      if (!keys) this.byUser.set(record.userId, (keys = new Set()));
+    if (isUserEntry(entry)) {
+      let keys = this.byUser.get(record.userId!);
+      if (!keys) this.byUser.set(record.userId!, (keys = new Set()));
       keys.add(key);
     }
   }
 
   private setExpiry(key: string, entry: Entry, ttlMs: number): void {
     entry.expiresAt = this.now() + ttlMs;
-    this.expiries.push(key, entry.expiresAt);
+    (isUserEntry(entry) ? this.userExpiries : this.anonymousExpiries).push(key, entry.expiresAt);
     // Each refresh leaves a stale heap entry behind; rebuild before they dominate.
-    if (this.expiries.size > 2 * this.entries.size + 1024) {
-      this.expiries.compact((k, at) => this.entries.get(k)?.expiresAt === at);
+    if (this.anonymousExpiries.size + this.userExpiries.size > 2 * this.entries.size + 1024) {
+      this.compactExpiries();
     }
   }
 
+  /** An entry of `heap` is current while its session still expires then and is still of its kind. */
+  private isCurrentIn(users: boolean): (key: string, expiresAt: number) => boolean {
+    return (key, expiresAt) => {
+      const entry = this.entries.get(key);
+      return entry !== undefined && entry.expiresAt === expiresAt && isUserEntry(entry) === users;
+    };
+  }
+
+  private compactExpiries(): void {
+    this.anonymousExpiries.compact(this.isCurrentIn(false));
+    this.userExpiries.compact(this.isCurrentIn(true));
+  }
+
+  /** Full: evict anonymous sessions (tombstones and forwards included) first, users last. */
   private makeRoom(): void {
     while (this.entries.size >= this.maxSessions) {
-      const victim = this.expiries.popCurrent(
-        (key, expiresAt) => this.entries.get(key)?.expiresAt === expiresAt,
-      );
+      const victim =
+        this.anonymousExpiries.popCurrent(this.isCurrentIn(false)) ??
+        this.userExpiries.popCurrent(this.isCurrentIn(true));
       if (victim === undefined) return;
       this.remove(victim);
     }
@@ -212,4 +306,9 @@ export class MemoryStore implements SessionStore {
     keys.delete(key);
     if (keys.size === 0) this.byUser.delete(record.userId);
   }
+}
+
+/** A logged-in, live session: indexed under its user, evicted last. */
+function isUserEntry(entry: Entry): boolean {
+  return entry.record.userId !== undefined && isLiveRecord(entry.record);
 }

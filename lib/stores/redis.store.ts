@@ -17,18 +17,32 @@ import {
   DESTROY,
   EXTEND,
   INDEX_ADD,
+  INDEX_BATCH,
   LIST,
+  MOVE,
   PRUNE,
   PUT,
   PUT_CAPPED,
   REVOKE,
   REVOKE_ALL,
+  ROTATE,
   UPDATE,
 } from './redis/redis.scripts.js';
 import { OperationDeadlines } from './redis/operation-deadlines.js';
 import { DATA_FIELD_PREFIX, decodeRecord, encodeRecord } from './redis/session-hash.js';
-import type { SessionPatch, SessionRecord, UserSessionEntry } from './session-record.js';
-import type { SessionStore } from './session-store.interface.js';
+import { resolveMaxSessionsPerUser } from './per-user-cap.js';
+import {
+  isLiveRecord,
+  type SessionPatch,
+  type SessionRecord,
+  type UserSessionEntry,
+} from './session-record.js';
+import {
+  MAX_FORWARD_HOPS,
+  type RotateOptions,
+  type RotateOutcome,
+  type SessionStore,
+} from './session-store.interface.js';
 
 /**
  * Options of {@link RedisStore}: give exactly one of `client`, `url` or
@@ -76,9 +90,12 @@ export interface RedisStoreOptions {
    */
   prefix?: string;
   /**
-   * Most live sessions one user may hold; a set or rotate beyond it revokes
-   * that user's sessions indexed longest ago (logged in or rotated first),
-   * leaving tombstones so they are told `revoked`. Default: no limit.
+   * Most live sessions one user may hold; a log-in beyond it revokes that
+   * user's sessions indexed longest ago (logged in or rotated first), leaving
+   * tombstones so they are told `revoked`. A rotation of a session never
+   * counts against it. It also bounds what a listing or "log out everywhere"
+   * of one user walks. `Infinity`: no limit (listings and revocations still
+   * run in batches of 200, so Redis is never blocked for long). Default `100`.
    */
   maxSessionsPerUser?: number;
   /**
@@ -152,15 +169,7 @@ export class RedisStore implements SessionStore {
       throw new TypeError('RedisStore: pass exactly one of `client`, `url` or `redisOptions`');
     }
     this.prefix = options.prefix ?? 'sess:';
-    this.maxSessionsPerUser = options.maxSessionsPerUser ?? 0;
-    if (
-      options.maxSessionsPerUser !== undefined &&
-      !(Number.isInteger(this.maxSessionsPerUser) && this.maxSessionsPerUser > 0)
-    ) {
-      throw new TypeError(
-        `RedisStore: maxSessionsPerUser must be a positive integer, got ${options.maxSessionsPerUser}`,
-      );
-    }
+    this.maxSessionsPerUser = resolveMaxSessionsPerUser('RedisStore', options.maxSessionsPerUser);
     this.operationTimeoutMs = options.operationTimeoutMs ?? 1_500;
     this.deadlines = new OperationDeadlines(this.operationTimeoutMs);
     if (options.client) {
@@ -194,99 +203,184 @@ export class RedisStore implements SessionStore {
     await this.run('set', () => this.put(key, undefined, record, ttlMs));
   }
 
+  /** A forward is followed (each hop one round trip): the patch lands where the session moved. */
   async update(key: string, patch: SessionPatch, ttlMs: number): Promise<boolean> {
     return this.run('update', async () => {
-      const k = this.sessionKey(key);
       const ttl = String(toTtl(ttlMs));
       const pairs: string[] = [];
       for (const [name, value] of Object.entries(patch.set ?? {}))
         pairs.push(DATA_FIELD_PREFIX + name, value);
       const unset = (patch.unset ?? []).map((name) => DATA_FIELD_PREFIX + name);
-      const reply = await runScript(
-        this.driver,
-        UPDATE,
-        [k],
-        [
-          this.inline,
-          this.prefix,
-          key,
-          ttl,
-          String(keepFor(ttlMs)),
-          patch.lastSeenAt === undefined ? '' : String(patch.lastSeenAt),
-          String(pairs.length),
-          ...pairs,
-          ...unset,
-        ],
-      );
-      if (reply === 0) return false;
-      if (reply === 1) return true;
-      // Cluster, rarely: the session's TTL would pass its index's horizon.
-      // Extend the index first, then the session, so it never outlives it.
-      const user = Array.isArray(reply) && reply[0] === 2 ? asString(reply[1]) : null;
-      if (user === null) throw new Error('unexpected reply to update');
-      const [horizon] = await this.indexAdd(user, key, ttlMs, true);
-      await runScript(this.driver, EXTEND, [k], [user, ttl, String(horizon - CLOCK_MARGIN_MS)]);
-      return true;
+      const lastSeenAt = patch.lastSeenAt === undefined ? '' : String(patch.lastSeenAt);
+      let target = key;
+      for (let hops = 0; hops <= MAX_FORWARD_HOPS; hops++) {
+        const k = this.sessionKey(target);
+        const reply = await runScript(
+          this.driver,
+          UPDATE,
+          [k],
+          [
+            this.inline,
+            this.prefix,
+            target,
+            ttl,
+            String(keepFor(ttlMs)),
+            lastSeenAt,
+            String(pairs.length),
+            ...pairs,
+            ...unset,
+          ],
+        );
+        if (reply === 0) return false;
+        if (reply === 1) return true;
+        const [code, value] = Array.isArray(reply) ? [reply[0], asString(reply[1])] : [];
+        if (value === null || value === undefined) throw new Error('unexpected reply to update');
+        if (code === 3) {
+          target = value;
+          continue;
+        }
+        if (code !== 2) throw new Error('unexpected reply to update');
+        // Cluster, rarely: the session's TTL would pass its index's horizon.
+        // Extend the index first, then the session, so it never outlives it.
+        const [horizon] = await this.indexAdd(value, target, ttlMs, true);
+        await runScript(this.driver, EXTEND, [k], [value, ttl, String(horizon - CLOCK_MARGIN_MS)]);
+        return true;
+      }
+      return false;
     });
   }
 
+  /**
+   * A log-in (no `expectHandle`): a PUT that also deletes the old key, as
+   * `set` does with the cap. A rotation: one ROTATE script on standalone.
+   * Cluster order: (1) index the new key, (2) write the new session, (3)
+   * MOVE the old key (the conditional step), (4) when MOVE did not answer
+   * "rotated", delete the new session again; else unindex the old key. So a
+   * forward always leads to a session that exists, and a destroy or revoke
+   * of the old key that comes first makes step 3 fail.
+   */
   async rotate(
     oldKey: string,
     newKey: string,
     record: SessionRecord,
     ttlMs: number,
-  ): Promise<void> {
-    await this.run('rotate', () => this.put(newKey, oldKey, record, ttlMs));
-  }
-
-  /**
-   * Cluster order: delete the session, then remove its index entry, so a
-   * failure in between leaves only a dangling index entry (pruned later).
-   */
-  async destroy(key: string): Promise<void> {
-    await this.run('destroy', async () => {
-      const user = asString(
+    options: RotateOptions,
+  ): Promise<RotateOutcome> {
+    return this.run('rotate', async () => {
+      const expect = options.expectHandle;
+      if (expect === undefined) {
+        await this.put(newKey, oldKey, record, ttlMs);
+        return { status: 'rotated' };
+      }
+      const user = indexedUser(record);
+      const forward = [
+        expect,
+        String(Math.max(0, Math.ceil(options.forwardMs))),
+        options.readableUntil === undefined ? '' : String(options.readableUntil),
+      ];
+      if (!this.driver.isCluster) {
+        const reply = await runScript(
+          this.driver,
+          ROTATE,
+          [this.sessionKey(newKey), this.sessionKey(oldKey)],
+          [
+            '1',
+            this.prefix,
+            newKey,
+            oldKey,
+            String(toTtl(ttlMs)),
+            String(keepFor(ttlMs)),
+            user,
+            ...forward,
+            ...encodeRecord(record),
+          ],
+        );
+        return rotateOutcome(reply);
+      }
+      await this.put(newKey, undefined, record, ttlMs, false);
+      const reply = await runScript(
+        this.driver,
+        MOVE,
+        [this.sessionKey(oldKey)],
+        [...forward, newKey],
+      );
+      const outcome = rotateOutcome(reply);
+      if (outcome.status !== 'rotated') {
         await runScript(
           this.driver,
           DESTROY,
-          [this.sessionKey(key)],
-          [this.inline, this.prefix, key],
-        ),
-      );
-      if (this.driver.isCluster && user) await this.indexRemove(user, [key]);
+          [this.sessionKey(newKey)],
+          ['0', this.prefix, newKey],
+        );
+        if (user) await this.indexRemove(user, [newKey]);
+      } else {
+        const oldUser = Array.isArray(reply) ? asString(reply[1]) : null;
+        if (oldUser) await this.indexRemove(oldUser, [oldKey]);
+      }
+      return outcome;
     });
   }
 
-  /** Cluster order: tombstone first, then the index entry (as for destroy). */
+  /**
+   * Deletes the session and, along its forwards, every session it moved
+   * into. Cluster order per key: delete the session, then remove its index
+   * entry, so a failure in between leaves only a dangling index entry
+   * (pruned later).
+   */
+  async destroy(key: string): Promise<void> {
+    await this.run('destroy', async () => {
+      let target: string | null = key;
+      for (let hops = 0; target && hops <= MAX_FORWARD_HOPS; hops++) {
+        const reply = await runScript(
+          this.driver,
+          DESTROY,
+          [this.sessionKey(target)],
+          [this.inline, this.prefix, target],
+        );
+        const [user, movedTo] = Array.isArray(reply)
+          ? [asString(reply[0]), asString(reply[1])]
+          : [null, null];
+        if (this.driver.isCluster && user) await this.indexRemove(user, [target]);
+        target = movedTo;
+      }
+    });
+  }
+
+  /** Follows forwards. Cluster order: tombstone first, then the index entry (as for destroy). */
   async revoke(key: string, revokedAt: number, ttlMs: number): Promise<boolean> {
     return this.run('revoke', async () => {
-      const [revoked, user] = await this.revokeOne(key, revokedAt, String(toTtl(ttlMs)), '');
-      if (this.driver.isCluster && revoked && user) await this.indexRemove(user, [key]);
-      return revoked;
+      const revoked = await this.revokeFollowing(key, String(revokedAt), String(toTtl(ttlMs)), '');
+      if (this.driver.isCluster && revoked) await this.indexRemove(revoked.user, [revoked.key]);
+      return revoked !== null;
     });
   }
 
+  /**
+   * In batches of {@link INDEX_BATCH} entries: on standalone one script each,
+   * each bounded by `operationTimeoutMs` on its own (a user with very many
+   * sessions takes many short calls, never one long one).
+   */
   async listForUser(userId: string): Promise<UserSessionEntry[]> {
-    return this.run('listForUser', async () => {
-      const idx = this.indexKey(userId);
-      if (!this.driver.isCluster) {
-        const reply = await runScript(this.driver, LIST, [idx], [this.prefix, userId]);
-        const entries: UserSessionEntry[] = [];
-        if (!Array.isArray(reply)) return entries;
-        for (let i = 0; i + 1 < reply.length; i += 2) {
+    const idx = this.indexKey(userId);
+    if (!this.driver.isCluster) {
+      const entries: UserSessionEntry[] = [];
+      for (let start = 0; start >= 0;) {
+        const reply = await this.run('listForUser', () =>
+          runScript(this.driver, LIST, [idx], [this.prefix, userId, String(start)]),
+        );
+        if (!Array.isArray(reply) || typeof reply[0] !== 'number') break;
+        start = reply[0];
+        for (let i = 1; i + 1 < reply.length; i += 2) {
           const key = asString(reply[i]);
           const record = decodeRecord(reply[i + 1]);
-          if (
-            key !== null &&
-            record &&
-            record.userId === userId &&
-            record.revokedAt === undefined
-          ) {
+          if (key !== null && record && record.userId === userId && isLiveRecord(record)) {
             entries.push({ key, record });
           }
         }
-        return entries;
       }
+      return entries;
+    }
+    return this.run('listForUser', async () => {
       const { live, dead } = await this.readIndex(userId);
       if (dead.length > 0)
         await runScript(this.driver, PRUNE, [idx], [String(PRUNE_GRACE_MS), ...dead]);
@@ -296,8 +390,8 @@ export class RedisStore implements SessionStore {
 
   /**
    * Revokes every live session of a user (but `exceptKey`), leaving
-   * tombstones kept `ttlMs`; answers how many were revoked. One script on
-   * standalone; on Cluster the index is read, then each session is revoked
+   * tombstones kept `ttlMs`; answers how many were revoked. On standalone
+   * one script per batch of {@link INDEX_BATCH} entries; on Cluster the index is read, then each session is revoked
    * (only if still that user's), then the revoked entries leave the index.
    */
   async revokeAllForUser(
@@ -306,17 +400,26 @@ export class RedisStore implements SessionStore {
     ttlMs: number,
     exceptKey?: string,
   ): Promise<number> {
-    return this.run('revokeAllForUser', async () => {
-      const ttl = String(toTtl(ttlMs));
-      if (!this.driver.isCluster) {
-        const reply = await runScript(
-          this.driver,
-          REVOKE_ALL,
-          [this.indexKey(userId)],
-          [this.prefix, userId, String(revokedAt), ttl, exceptKey ?? ''],
+    const ttl = String(toTtl(ttlMs));
+    if (!this.driver.isCluster) {
+      // Batches, each bounded on its own (as in listForUser).
+      let revoked = 0;
+      for (let more = true; more;) {
+        const reply = await this.run('revokeAllForUser', () =>
+          runScript(
+            this.driver,
+            REVOKE_ALL,
+            [this.indexKey(userId)],
+            [this.prefix, userId, String(revokedAt), ttl, exceptKey ?? ''],
+          ),
         );
-        return typeof reply === 'number' ? reply : 0;
+        if (!Array.isArray(reply) || typeof reply[0] !== 'number') break;
+        revoked += reply[0];
+        more = reply[1] === 1;
       }
+      return revoked;
+    }
+    return this.run('revokeAllForUser', async () => {
       const { live } = await this.readIndex(userId);
       const targets = live.map((entry) => entry.key).filter((key) => key !== exceptKey);
       return this.revokeOnCluster(userId, targets, String(revokedAt), ttl);
@@ -351,13 +454,21 @@ export class RedisStore implements SessionStore {
   }
 
   /**
-   * set and rotate. Standalone: one script. Cluster order: (1) index the new
-   * key, so the session is never live outside its index; (2) on rotate,
-   * delete the old session, so a failure never leaves it readable; (3) write
-   * the session; (4) drop stale index entries; (5) enforce maxSessionsPerUser.
+   * set and a log-in's rotate. Standalone: one script. Cluster order: (1)
+   * index the new key, so the session is never live outside its index; (2)
+   * on rotate, delete the old session, so a failure never leaves it
+   * readable; (3) write the session; (4) drop stale index entries; (5)
+   * enforce maxSessionsPerUser (`capped`: a new session, not a rotation).
    */
-  private async put(key: string, oldKey: string | undefined, record: SessionRecord, ttlMs: number) {
-    const user = record.userId !== undefined && record.revokedAt === undefined ? record.userId : '';
+  private async put(
+    key: string,
+    oldKey: string | undefined,
+    record: SessionRecord,
+    ttlMs: number,
+    capped = true,
+  ) {
+    const user = indexedUser(record);
+    const limited = capped && this.maxSessionsPerUser !== Infinity;
     const args = (horizon: string) => [
       this.inline,
       this.prefix,
@@ -366,14 +477,14 @@ export class RedisStore implements SessionStore {
       String(toTtl(ttlMs)),
       String(keepFor(ttlMs)),
       user,
-      String(this.maxSessionsPerUser),
+      limited ? String(this.maxSessionsPerUser) : '0',
       horizon,
       ...encodeRecord(record),
     ];
     const k = this.sessionKey(key);
     if (!this.driver.isCluster) {
       const keys = oldKey === undefined ? [k] : [k, this.sessionKey(oldKey)];
-      await runScript(this.driver, this.maxSessionsPerUser > 0 ? PUT_CAPPED : PUT, keys, args(''));
+      await runScript(this.driver, limited ? PUT_CAPPED : PUT, keys, args(''));
       return;
     }
     let horizon = '';
@@ -385,20 +496,19 @@ export class RedisStore implements SessionStore {
     }
     let oldUser: string | null = null;
     if (oldKey !== undefined) {
-      oldUser = asString(
-        await runScript(
-          this.driver,
-          DESTROY,
-          [this.sessionKey(oldKey)],
-          ['0', this.prefix, oldKey],
-        ),
+      const reply = await runScript(
+        this.driver,
+        DESTROY,
+        [this.sessionKey(oldKey)],
+        ['0', this.prefix, oldKey],
       );
+      oldUser = Array.isArray(reply) ? asString(reply[0]) : null;
     }
     const reply = await runScript(this.driver, PUT, [k], args(horizon));
     const previous = Array.isArray(reply) ? asString(reply[0]) : null;
     if (oldUser && oldKey !== undefined) await this.indexRemove(oldUser, [oldKey]);
     if (previous && previous !== user) await this.indexRemove(previous, [key]);
-    if (user && this.maxSessionsPerUser > 0 && members > this.maxSessionsPerUser) {
+    if (user && limited && members > this.maxSessionsPerUser) {
       const { live } = await this.readIndex(user);
       const others = live.filter((entry) => entry.key !== key);
       const excess = others.slice(0, Math.max(0, others.length + 1 - this.maxSessionsPerUser));
@@ -412,29 +522,34 @@ export class RedisStore implements SessionStore {
     }
   }
 
-  /** Cluster: the index in score order (oldest first), split into live sessions and dead members. */
+  /**
+   * Cluster: the index in score order (oldest first), split into live
+   * sessions and dead members; read in batches of {@link INDEX_BATCH}.
+   */
   private async readIndex(userId: string): Promise<{ live: UserSessionEntry[]; dead: string[] }> {
     const idx = this.indexKey(userId);
-    let members: unknown;
-    try {
-      members = await this.driver.send(['ZRANGE', idx, '0', '-1'], idx);
-    } catch (error) {
-      if (error instanceof Error && error.message.startsWith('WRONGTYPE'))
-        return { live: [], dead: [] };
-      throw error;
-    }
-    const keys = Array.isArray(members)
-      ? members.map(asString).filter((m): m is string => m !== null)
-      : [];
-    const records = await Promise.all(keys.map((key) => this.readForIndex(key)));
     const live: UserSessionEntry[] = [];
     const dead: string[] = [];
-    keys.forEach((key, i) => {
-      const record = records[i];
-      if (record && record.userId === userId && record.revokedAt === undefined)
-        live.push({ key, record });
-      else dead.push(key);
-    });
+    for (let start = 0; ; start += INDEX_BATCH) {
+      let members: unknown;
+      try {
+        const stop = String(start + INDEX_BATCH - 1);
+        members = await this.driver.send(['ZRANGE', idx, String(start), stop], idx);
+      } catch (error) {
+        if (error instanceof Error && error.message.startsWith('WRONGTYPE')) break;
+        throw error;
+      }
+      const keys = Array.isArray(members)
+        ? members.map(asString).filter((m): m is string => m !== null)
+        : [];
+      const records = await Promise.all(keys.map((key) => this.readForIndex(key)));
+      keys.forEach((key, i) => {
+        const record = records[i];
+        if (record && record.userId === userId && isLiveRecord(record)) live.push({ key, record });
+        else dead.push(key);
+      });
+      if (!Array.isArray(members) || members.length < INDEX_BATCH) break;
+    }
     return { live, dead };
   }
 
@@ -448,35 +563,54 @@ export class RedisStore implements SessionStore {
     }
   }
 
-  /** Cluster: tombstones each key that is still a live session of `userId`, then unindexes those. */
+  /**
+   * Cluster: tombstones each key that is still a live session of `userId`
+   * (following forwards), then unindexes those; {@link INDEX_BATCH} at a time.
+   */
   private async revokeOnCluster(
     userId: string,
     keys: string[],
     revokedAt: string,
     ttl: string,
   ): Promise<number> {
-    const results = await Promise.all(
-      keys.map((key) => this.revokeOne(key, revokedAt, ttl, userId)),
-    );
-    const revoked = keys.filter((_, i) => results[i][0]);
-    if (revoked.length > 0) await this.indexRemove(userId, revoked);
-    return revoked.length;
+    let count = 0;
+    for (let i = 0; i < keys.length; i += INDEX_BATCH) {
+      const results = await Promise.all(
+        keys
+          .slice(i, i + INDEX_BATCH)
+          .map((key) => this.revokeFollowing(key, revokedAt, ttl, userId)),
+      );
+      const revoked = results.filter((r) => r !== null).map((r) => r.key);
+      if (revoked.length > 0) await this.indexRemove(userId, revoked);
+      count += revoked.length;
+    }
+    return count;
   }
 
-  private async revokeOne(
+  /**
+   * Revokes the session under `key` or, on a forward, the one it leads to.
+   * Answers the key and user of the session revoked, or null (none was live).
+   */
+  private async revokeFollowing(
     key: string,
-    revokedAt: number | string,
+    revokedAt: string,
     ttl: string,
     onlyUser: string,
-  ): Promise<[boolean, string]> {
-    const reply = await runScript(
-      this.driver,
-      REVOKE,
-      [this.sessionKey(key)],
-      [this.inline, this.prefix, key, String(revokedAt), ttl, onlyUser],
-    );
-    if (!Array.isArray(reply)) throw new Error('unexpected reply to revoke');
-    return [reply[0] === 1, asString(reply[1]) ?? ''];
+  ): Promise<{ key: string; user: string } | null> {
+    let target = key;
+    for (let hops = 0; hops <= MAX_FORWARD_HOPS; hops++) {
+      const reply = await runScript(
+        this.driver,
+        REVOKE,
+        [this.sessionKey(target)],
+        [this.inline, this.prefix, target, revokedAt, ttl, onlyUser],
+      );
+      if (!Array.isArray(reply)) throw new Error('unexpected reply to revoke');
+      const info = asString(reply[1]) ?? '';
+      if (reply[0] !== 2) return reply[0] === 1 ? { key: target, user: info } : null;
+      target = info;
+    }
+    return null;
   }
 
   private async indexAdd(
@@ -550,6 +684,20 @@ function createIoredis(url: string | undefined, options: RedisOptions | undefine
   // once per outage. Without a listener ioredis prints every reconnect error.
   client.on('error', () => {});
   return client;
+}
+
+/** The user a record is indexed under ('' for none: anonymous, a tombstone or a forward). */
+function indexedUser(record: SessionRecord): string {
+  return record.userId !== undefined && isLiveRecord(record) ? record.userId : '';
+}
+
+/** A ROTATE or MOVE reply: { 1, _ } rotated, { 2, member } moved, { 0, _ } gone. */
+function rotateOutcome(reply: unknown): RotateOutcome {
+  if (!Array.isArray(reply)) throw new Error('unexpected reply to rotate');
+  if (reply[0] === 1) return { status: 'rotated' };
+  const to = asString(reply[1]);
+  if (reply[0] === 2 && to) return { status: 'moved', to };
+  return { status: 'gone' };
 }
 
 function toTtl(ttlMs: number): number {

@@ -18,8 +18,38 @@ export interface SessionRecord {
   roles?: string[];
   /** Epoch ms when the session was revoked; a revoked record is a short-lived tombstone. */
   revokedAt?: number;
+  /**
+   * Set on a forward: the short-lived record a rotation leaves under the old
+   * key, naming the store key the session moved to. A forward has no user,
+   * roles or data and is in no index.
+   */
+  movedTo?: string;
+  /** On a forward: epoch ms until which the old ID still loads the session (renewal grace). */
+  readableUntil?: number;
   /** Top-level session keys and their JSON-serialized values. */
   data: Record<string, string>;
+}
+
+/** A forward record: what `rotate` leaves under the old key. */
+export function forwardRecord(
+  record: Pick<SessionRecord, 'handle' | 'createdAt' | 'lastSeenAt'>,
+  movedTo: string,
+  readableUntil: number | undefined,
+): SessionRecord {
+  const forward: SessionRecord = {
+    handle: record.handle,
+    createdAt: record.createdAt,
+    lastSeenAt: record.lastSeenAt,
+    movedTo,
+    data: {},
+  };
+  if (readableUntil !== undefined) forward.readableUntil = readableUntil;
+  return forward;
+}
+
+/** Live: neither a tombstone nor a forward. */
+export function isLiveRecord(record: SessionRecord): boolean {
+  return record.revokedAt === undefined && record.movedTo === undefined;
 }
 
 /** A partial write: only the top-level keys that changed, plus the activity time. */

@@ -1,6 +1,44 @@
 import type { SessionPatch, SessionRecord, UserSessionEntry } from './session-record.js';
 
 /**
+ * How {@link SessionStore.rotate} gives a session a new key. Every ID change
+ * is one conditional store operation, so that a logout, a revocation or
+ * another rotation running at the same time can never be undone by it.
+ */
+export interface RotateOptions {
+  /**
+   * Move only if `oldKey` still holds the live session with this handle (not
+   * destroyed, revoked, expired or already moved). Leave it out for a log-in,
+   * which starts a new session whatever `oldKey` holds; a log-in counts
+   * against the per-user cap, a rotation of the same session never does.
+   */
+  expectHandle?: string;
+  /**
+   * How long `oldKey` keeps a forward to `newKey` (ms; 0: `oldKey` is simply
+   * deleted). Requests that loaded the old session before it moved follow
+   * the forward, so their late writes, destroys and revocations reach the
+   * session it moved into.
+   */
+  forwardMs: number;
+  /**
+   * Epoch ms until which the forward also serves loads (periodic renewal's
+   * grace). Default: never; the old ID stops working at once.
+   */
+  readableUntil?: number;
+}
+
+/**
+ * What a rotate did: `rotated`; `moved` when another rotation won the race
+ * (`oldKey` already forwards to `to`; nothing was written); `gone` when the
+ * old session was destroyed, revoked or expired meanwhile (nothing written).
+ */
+export type RotateOutcome =
+  { status: 'rotated' } | { status: 'moved'; to: string } | { status: 'gone' };
+
+/** How many forwards a store follows at most (a chain longer than this is cut). */
+export const MAX_FORWARD_HOPS = 1_000;
+
+/**
  * Where sessions live. Keys are SHA-256 digests of session IDs (the store
  * never sees an ID); `ttlMs` is how long the store must keep the record
  * before it may forget it on its own. Timeouts are enforced by the module
@@ -10,28 +48,48 @@ import type { SessionPatch, SessionRecord, UserSessionEntry } from './session-re
  * Implementations must copy: a record handed in or out is never shared.
  */
 export interface SessionStore {
-  /** Reads a record, or `null` when there is none (or it has expired). */
+  /**
+   * Reads a record, or `null` when there is none (or it has expired). A
+   * forward (`movedTo` set) is answered as it is, not followed.
+   */
   get(key: string): Promise<SessionRecord | null>;
-  /** Writes a whole record (a new session), replacing any record under `key`. */
+  /**
+   * Writes a whole record (a new session), replacing any record under `key`.
+   * A user session beyond the store's per-user cap revokes that user's
+   * sessions indexed longest ago.
+   */
   set(key: string, record: SessionRecord, ttlMs: number): Promise<void>;
   /**
    * Writes only the changed top-level keys and refreshes the TTL. Never
    * creates a record: answers `false` when the session is gone (destroyed or
-   * revoked meanwhile), so a late write cannot bring a session back.
+   * revoked meanwhile), so a late write cannot bring a session back. On a
+   * forward the patch goes to the session it leads to (the forward itself is
+   * never written, so it never outlives its own short TTL).
    */
   update(key: string, patch: SessionPatch, ttlMs: number): Promise<boolean>;
   /**
-   * Moves a session to a new key: writes `record` under `newKey`, then deletes
-   * `oldKey`, keeping the per-user index right. The old key stops resolving
-   * at once.
+   * Gives a session a new key, atomically: checks `oldKey` (see
+   * {@link RotateOptions.expectHandle}), writes `record` under `newKey`, and
+   * turns `oldKey` into a forward or deletes it, keeping the per-user index
+   * right. When the check fails nothing is written and nothing stays behind.
    */
-  rotate(oldKey: string, newKey: string, record: SessionRecord, ttlMs: number): Promise<void>;
-  /** Deletes a session (and its index entry). Deleting a missing key is not an error. */
+  rotate(
+    oldKey: string,
+    newKey: string,
+    record: SessionRecord,
+    ttlMs: number,
+    options: RotateOptions,
+  ): Promise<RotateOutcome>;
+  /**
+   * Deletes a session (and its index entry); on a forward, also the session
+   * it leads to, so that a logout that raced a rotation still ends it.
+   * Deleting a missing key is not an error.
+   */
   destroy(key: string): Promise<void>;
   /**
    * Replaces a session by a tombstone (`revokedAt`, no data) kept for `ttlMs`,
-   * so that its next request can be told `revoked`. Answers whether a live
-   * session was revoked.
+   * so that its next request can be told `revoked`; on a forward, the
+   * session it leads to. Answers whether a live session was revoked.
    */
   revoke(key: string, revokedAt: number, ttlMs: number): Promise<boolean>;
   /** Live sessions of a user (tombstones and expired entries left out, stale index entries pruned). */

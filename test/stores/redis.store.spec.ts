@@ -146,14 +146,20 @@ async function commandsPerOperation(
   ops.set = () => store.set(k, record({ userId: u }), HOUR);
   ops.get = () => store.get(k);
   ops.update = () => store.update(k, { set: { a: '1' }, unset: ['views'], lastSeenAt: 5 }, HOUR);
-  ops.rotate = () => store.rotate(k, k2, record({ userId: u }), HOUR);
+  let moving = record({ userId: u });
+  let k3 = key();
+  ops.rotate = () => store.rotate(k, k2, moving, HOUR, { forwardMs: 0 });
+  ops.move = () =>
+    store.rotate(k2, k3, moving, HOUR, { expectHandle: moving.handle, forwardMs: 60_000 });
   ops.listForUser = () => store.listForUser(u);
-  ops.revoke = () => store.revoke(k2, Date.now(), HOUR);
+  ops.revoke = () => store.revoke(k3, Date.now(), HOUR);
   ops.revokeAllForUser = () => store.revokeAllForUser(u, Date.now(), HOUR);
-  ops.destroy = () => store.destroy(k2);
+  ops.destroy = () => store.destroy(k3);
   for (const op of Object.values(ops)) await op();
   k = key();
   k2 = key();
+  k3 = key();
+  moving = record({ userId: u });
   const counts: Record<string, string[]> = {};
   for (const [name, op] of Object.entries(ops)) counts[name] = await watch.during(op);
   return counts;
@@ -176,6 +182,7 @@ describe('RedisStore round trips', () => {
           get: ['hgetall'],
           update: ['evalsha'],
           rotate: ['evalsha'],
+          move: ['evalsha'],
           listForUser: ['evalsha'],
           revoke: ['evalsha'],
           revokeAllForUser: ['evalsha'],
@@ -205,8 +212,10 @@ describe('RedisStore round trips', () => {
         set: ['evalsha', 'evalsha'],
         get: ['hgetall'],
         update: ['evalsha'],
-        // index the new key, delete the old session, write the new one, unindex the old key
+        // log-in: index the new key, delete the old session, write the new one, unindex the old key
         rotate: ['evalsha', 'evalsha', 'evalsha', 'zrem'],
+        // rotation: index the new key, write it, move the old one (the condition), unindex the old key
+        move: ['evalsha', 'evalsha', 'evalsha', 'zrem'],
         // read the index, then every session in parallel
         listForUser: ['hgetall', 'zrange'],
         // tombstone, then unindex
@@ -352,7 +361,7 @@ describe.each([
       const d = key();
       await store.set(anon, record(), HOUR);
       await sleep(5);
-      await store.rotate(anon, d, record({ userId: u }), HOUR);
+      await store.rotate(anon, d, record({ userId: u }), HOUR, { forwardMs: 0 });
       expect((await store.listForUser(u)).map((e) => e.key).sort()).toEqual([c, d].sort());
       expect((await store.get(b))!.revokedAt).toEqual(expect.any(Number));
       // re-writing one of the sessions kept does not revoke anything

@@ -162,26 +162,203 @@ export function runSessionStoreContract(name: string, makeHarness: () => Promise
       await expect(store.destroy(key())).resolves.toBeUndefined();
     });
 
-    it('rotate moves the session: new key readable, old key dead, index follows', async () => {
+    it('rotate (log-in) moves the session: new key readable, old key dead, index follows', async () => {
       const oldKey = key();
       const newKey = key();
       const u = user();
       const r = record({ userId: u });
       await store.set(oldKey, r, HOUR);
-      await store.rotate(oldKey, newKey, { ...r, roles: ['editor'] }, HOUR);
+      expect(
+        await store.rotate(oldKey, newKey, { ...r, roles: ['editor'] }, HOUR, { forwardMs: 0 }),
+      ).toEqual({ status: 'rotated' });
       expect(await store.get(oldKey)).toBeNull();
       expect((await store.get(newKey))!.roles).toEqual(['editor']);
       const listed = await store.listForUser(u);
       expect(listed.map((e) => e.key)).toEqual([newKey]);
     });
 
-    it('rotate from an anonymous session into a user session indexes it', async () => {
+    it('rotate (log-in) from an anonymous or missing session into a user session indexes it', async () => {
       const oldKey = key();
       const newKey = key();
       const u = user();
       await store.set(oldKey, record(), HOUR);
-      await store.rotate(oldKey, newKey, record({ userId: u }), HOUR);
-      expect((await store.listForUser(u)).map((e) => e.key)).toEqual([newKey]);
+      await store.rotate(oldKey, newKey, record({ userId: u }), HOUR, { forwardMs: 0 });
+      const fromNothing = key();
+      expect(await store.rotate(key(), fromNothing, record({ userId: u }), HOUR, { forwardMs: 0 }));
+      expect((await store.listForUser(u)).map((e) => e.key).sort()).toEqual(
+        [newKey, fromNothing].sort(),
+      );
+    });
+
+    describe('conditional rotate (logout must stick)', () => {
+      /** A live user session and the options that rotate exactly it. */
+      async function liveSession(overrides: Partial<SessionRecord> = {}) {
+        const k = key();
+        const r = record({ userId: user(), roles: ['user'], ...overrides });
+        await store.set(k, r, HOUR);
+        return { k, r, move: { expectHandle: r.handle, forwardMs: 60_000 } };
+      }
+
+      it('leaves a forward under the old key: no user, no data, out of the index', async () => {
+        const { k, r, move } = await liveSession();
+        const next = key();
+        const outcome = await store.rotate(
+          k,
+          next,
+          { ...r, roles: ['user', 'editor'] },
+          HOUR,
+          move,
+        );
+        expect(outcome).toEqual({ status: 'rotated' });
+        const forward = (await store.get(k))!;
+        expect(forward.movedTo).toBe(next);
+        expect(forward.handle).toBe(r.handle);
+        expect(forward.userId).toBeUndefined();
+        expect(forward.data).toEqual({});
+        expect(forward.readableUntil).toBeUndefined();
+        expect((await store.get(next))!.roles).toEqual(['user', 'editor']);
+        expect((await store.listForUser(r.userId!)).map((e) => e.key)).toEqual([next]);
+      });
+
+      it('a renewal forward says until when it serves loads', async () => {
+        const { k, r, move } = await liveSession();
+        const until = Date.now() + 5_000;
+        await store.rotate(k, key(), r, HOUR, { ...move, readableUntil: until });
+        expect((await store.get(k))!.readableUntil).toBe(until);
+      });
+
+      it('writes nothing when the old session was destroyed, revoked, expired or is another one', async () => {
+        const destroyed = await liveSession();
+        await store.destroy(destroyed.k);
+        const revoked = await liveSession();
+        await store.revoke(revoked.k, 1, HOUR);
+        const expired = key();
+        const short = record({ userId: user() });
+        await store.set(expired, short, 50);
+        const other = await liveSession();
+        await sleep(100);
+        const cases: Array<[string, SessionRecord, string]> = [
+          [destroyed.k, destroyed.r, destroyed.r.handle],
+          [revoked.k, revoked.r, revoked.r.handle],
+          [expired, short, short.handle],
+          [other.k, other.r, 'not-its-handle'],
+          [key(), record({ userId: user() }), 'never-existed'],
+        ];
+        for (const [oldKey, r, handle] of cases) {
+          const next = key();
+          const outcome = await store.rotate(oldKey, next, r, HOUR, {
+            expectHandle: handle,
+            forwardMs: 60_000,
+          });
+          expect(outcome).toEqual({ status: 'gone' });
+          expect(await store.get(next)).toBeNull();
+          if (r.userId) {
+            expect((await store.listForUser(r.userId)).map((e) => e.key)).not.toContain(next);
+          }
+        }
+        expect((await store.get(revoked.k))!.revokedAt).toBe(1);
+        expect(await store.get(other.k)).toEqual(other.r);
+      });
+
+      it('of two rotations of one session exactly one wins; the other is told where it went', async () => {
+        const { k, r, move } = await liveSession();
+        const [a, b] = [key(), key()];
+        const outcomes = await Promise.all([
+          store.rotate(k, a, r, HOUR, move),
+          store.rotate(k, b, r, HOUR, move),
+        ]);
+        const winner = outcomes[0].status === 'rotated' ? a : b;
+        const loser = winner === a ? b : a;
+        expect(outcomes.map((o) => o.status).sort()).toEqual(['moved', 'rotated']);
+        expect(outcomes.find((o) => o.status === 'moved')).toEqual({ status: 'moved', to: winner });
+        expect(await store.get(loser)).toBeNull();
+        expect((await store.listForUser(r.userId!)).map((e) => e.key)).toEqual([winner]);
+      });
+
+      it('update, destroy and revoke of the old key reach the session it moved into', async () => {
+        const first = await liveSession();
+        const next = key();
+        await store.rotate(first.k, next, first.r, HOUR, first.move);
+        expect(await store.update(first.k, { set: { late: '"write"' } }, HOUR)).toBe(true);
+        expect((await store.get(next))!.data.late).toBe('"write"');
+        expect(await store.revoke(first.k, 5, HOUR)).toBe(true);
+        expect((await store.get(next))!.revokedAt).toBe(5);
+        expect(await store.update(first.k, { set: { x: '1' } }, HOUR)).toBe(false);
+
+        // Two hops: a logout with the oldest ID ends the newest session.
+        const second = await liveSession();
+        const [mid, last] = [key(), key()];
+        await store.rotate(second.k, mid, second.r, HOUR, second.move);
+        await store.rotate(mid, last, second.r, HOUR, second.move);
+        await store.destroy(second.k);
+        expect(await store.get(last)).toBeNull();
+        expect(await store.listForUser(second.r.userId!)).toEqual([]);
+      });
+
+      it('a forward is never extended: it dies after its own TTL, whatever is written through it', async () => {
+        const { k, r } = await liveSession();
+        const next = key();
+        await store.rotate(k, next, r, HOUR, { expectHandle: r.handle, forwardMs: 300 });
+        for (let i = 0; i < 2; i++) {
+          expect(await store.update(k, { lastSeenAt: Date.now() }, HOUR)).toBe(true);
+          await sleep(100);
+        }
+        await sleep(250);
+        expect(await store.get(k)).toBeNull();
+        expect(await store.get(next)).not.toBeNull();
+      });
+
+      it('a rotation racing revokeAllForUser never leaves a live session behind', async () => {
+        if (!store.revokeAllForUser) return; // optional method
+        for (let i = 0; i < 20; i++) {
+          const { k, r, move } = await liveSession();
+          const next = key();
+          const [, revoked] = await Promise.all([
+            store.rotate(k, next, r, HOUR, move),
+            store.revokeAllForUser(r.userId!, 9, HOUR),
+          ]);
+          expect(revoked).toBe(1);
+          for (const candidate of [k, next]) {
+            const left = await store.get(candidate);
+            expect(
+              left === null || left.revokedAt !== undefined || left.movedTo !== undefined,
+            ).toBe(true);
+          }
+          expect(await store.listForUser(r.userId!)).toEqual([]);
+        }
+      });
+
+      it('caps live sessions per user at 100 by default; a rotation never counts against the cap', async () => {
+        const u = user();
+        const keys: string[] = [];
+        const records: SessionRecord[] = [];
+        for (let i = 0; i < 100; i++) {
+          keys.push(key());
+          records.push(record({ userId: u }));
+          await store.set(keys[i], records[i], HOUR);
+        }
+        const revokedAmong = async (candidates: string[]) =>
+          (await Promise.all(candidates.map((k) => store.get(k)))).filter(
+            (r) => r?.revokedAt !== undefined,
+          ).length;
+        // Rotating one of them revokes none.
+        const rotated = key();
+        await store.rotate(keys[99], rotated, records[99], HOUR, {
+          expectHandle: records[99].handle,
+          forwardMs: 60_000,
+        });
+        const survivors = [...keys.slice(0, 99), rotated];
+        expect(await store.listForUser(u)).toHaveLength(100);
+        expect(await revokedAmong(survivors)).toBe(0);
+        // A new log-in does: one of the older sessions is revoked (which one,
+        // when they were indexed within the same millisecond, is the store's call).
+        const newest = key();
+        await store.set(newest, record({ userId: u }), HOUR);
+        const listed = (await store.listForUser(u)).map((e) => e.key);
+        expect(listed).toHaveLength(100);
+        expect(listed).toContain(newest);
+        expect(await revokedAmong(survivors)).toBe(1);
+      });
     });
 
     it('lists the live sessions of one user only', async () => {

@@ -4,7 +4,11 @@ import type {
   SessionRecord,
   UserSessionEntry,
 } from '../../lib/stores/session-record.js';
-import type { SessionStore } from '../../lib/stores/session-store.interface.js';
+import type {
+  RotateOptions,
+  RotateOutcome,
+  SessionStore,
+} from '../../lib/stores/session-store.interface.js';
 
 /** The SessionStore methods a CountingStore counts. */
 export const STORE_METHODS = [
@@ -109,10 +113,11 @@ export class CountingStore implements SessionStore {
     newKey: string,
     record: SessionRecord,
     ttlMs: number,
-  ): Promise<void> {
+    options: RotateOptions,
+  ): Promise<RotateOutcome> {
     this.calls.rotate++;
     await this.pause(this.writeDelayMs);
-    return this.inner.rotate(oldKey, newKey, record, ttlMs);
+    return this.inner.rotate(oldKey, newKey, record, ttlMs, options);
   }
 
   async destroy(key: string): Promise<void> {

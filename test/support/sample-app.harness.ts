@@ -131,6 +131,32 @@ export async function newTestStore(options: CountingStoreOptions = {}): Promise<
 }
 
 /**
+ * {@link newTestStore} with a per-user session cap: `maxSessionsPerUser` goes
+ * to the store the CountingStore wraps (the MemoryStore, or in redis-pair mode
+ * the RedisStore on this file's redis-server), for specs whose sample app
+ * runs on a store they give it (a given store ignores SESSION_MAX_PER_USER).
+ */
+export async function newCappedTestStore(
+  maxSessionsPerUser: number,
+  options: Pick<CountingStoreOptions, 'readDelayMs' | 'writeDelayMs'> = {},
+): Promise<CountingStore> {
+  const { readDelayMs, writeDelayMs } = options;
+  if (!REDIS_PAIR) {
+    return new CountingStore({
+      readDelayMs,
+      writeDelayMs,
+      maxSessionsPerUser,
+    } as CountingStoreOptions);
+  }
+  const server = await acquireRedis();
+  return new CountingStore({
+    readDelayMs,
+    writeDelayMs,
+    inner: new FileRedisStore({ url: server.url, prefix: `e2e${++prefixes}:`, maxSessionsPerUser }),
+  });
+}
+
+/**
  * Starts the sample app in-process on a platform: configured exactly as
  * `npm run start:sample` would be from `env` (plus PLATFORM and a known
  * SESSION_SECRET), listening on an ephemeral port.

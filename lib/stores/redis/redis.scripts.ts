@@ -10,7 +10,8 @@ export interface LuaScript {
 /*
  * Session hash fields: h handle, c createdAt, l lastSeenAt, a authenticatedAt,
  * u userId, r roles (JSON), x revokedAt, i index horizon (epoch ms until which
- * the user's index is known to live; a session's TTL never passes it), and
+ * the user's index is known to live; a session's TTL never passes it), m the
+ * key a forward leads to, g until when a forward serves loads, and
  * `d:<name>` per top-level data key. Names are one letter because a small
  * hash is a listpack and every field name is stored in every session.
  *
@@ -53,13 +54,13 @@ end
 `,
   live_user: `
 -- User id ('' when anonymous) of a live session, or nil for anything else:
--- missing, foreign type, missing required fields, or a tombstone.
+-- missing, foreign type, missing required fields, a tombstone or a forward.
 -- (The same checks as decodeRecord in session-hash.ts, so that what reads as
 -- no session can be neither updated nor revoked.)
 local function live_user(k)
   if not is_type(k, 'hash') then return nil end
-  local f = redis.call('HMGET', k, 'h', 'c', 'l', 'x', 'u', 'a', 'r')
-  if not f[1] or f[1] == '' or not tonumber(f[2]) or not tonumber(f[3]) or f[4] then return nil end
+  local f = redis.call('HMGET', k, 'h', 'c', 'l', 'x', 'u', 'a', 'r', 'm')
+  if not f[1] or f[1] == '' or not tonumber(f[2]) or not tonumber(f[3]) or f[4] or f[8] then return nil end
   if f[6] and not tonumber(f[6]) then return nil end
   if f[7] and not valid_roles(f[7]) then return nil end
   return f[5] or ''
@@ -128,17 +129,53 @@ local function tombstone(k, revoked_at, ttl)
 end
 `,
   enforce_max: `
--- Revokes the oldest live sessions of a user beyond max (current excluded).
+-- Revokes the oldest live sessions of a user beyond max (current excluded),
+-- pruning dead entries on the way. Nothing to do (the usual case) costs one
+-- ZCARD. At most ENFORCE_SCAN entries are read per call, so that an index
+-- that grew before a cap existed cannot block Redis: then only the oldest
+-- of those are judged, and later log-ins finish the job.
 local function enforce_max(prefix, idx, user, current, max)
+  if redis.call('ZCARD', idx) <= max then return end
   local live = {}
-  for _, m in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
-    if m ~= current and live_user(prefix .. m) == user then live[#live + 1] = m end
+  for _, m in ipairs(redis.call('ZRANGE', idx, 0, ENFORCE_SCAN - 1)) do
+    if m ~= current then
+      if live_user(prefix .. m) == user then
+        live[#live + 1] = m
+      else
+        redis.call('ZREM', idx, m)
+      end
+    end
   end
+  local excess = redis.call('ZCARD', idx) - max
   local revoked_at = now_ms()
-  for j = 1, #live + 1 - max do
+  for j = 1, math.min(excess, #live) do
     tombstone(prefix .. live[j], revoked_at, nil)
     redis.call('ZREM', idx, live[j])
   end
+end
+`,
+  move_old: `
+-- The conditional half of a rotation: the old session, if it is still the
+-- live session with handle expect, becomes a forward to new_member (kept
+-- forward_ms; 0: deleted). Answers 1 and the old user; 2 and where the key
+-- already leads when another rotation won; 0 when it is gone (missing,
+-- revoked, expired, or not this session).
+local function move_old(k, expect, forward_ms, readable_until, new_member)
+  local f = redis.pcall('HMGET', k, 'h', 'c', 'l', 'x', 'u', 'a', 'r', 'm')
+  if type(f) ~= 'table' or f[1] ~= expect then return 0, '' end
+  if f[8] then return 2, f[8] end
+  if f[4] or not tonumber(f[2]) or not tonumber(f[3]) then return 0, '' end
+  if (f[6] and not tonumber(f[6])) or (f[7] and not valid_roles(f[7])) then return 0, '' end
+  redis.call('DEL', k)
+  if forward_ms > 0 then
+    if readable_until ~= '' then
+      redis.call('HSET', k, 'h', f[1], 'c', f[2], 'l', f[3], 'm', new_member, 'g', readable_until)
+    else
+      redis.call('HSET', k, 'h', f[1], 'c', f[2], 'l', f[3], 'm', new_member)
+    end
+    redis.call('PEXPIRE', k, forward_ms)
+  end
+  return 1, f[5] or ''
 end
 `,
 };
@@ -164,8 +201,13 @@ function helpersFor(body: string): string {
     .join('\n');
 }
 
+/** Index entries read per script call by LIST, REVOKE_ALL and the cap check. */
+export const INDEX_BATCH = 200;
+const ENFORCE_SCAN = 1_000;
+
 function script(name: string, body: string): LuaScript {
-  const source = `${helpersFor(body)}\n${body}`;
+  const constants = `local INDEX_BATCH = ${INDEX_BATCH}\nlocal ENFORCE_SCAN = ${ENFORCE_SCAN}\n`;
+  const source = `${constants}${helpersFor(body)}\n${body}`;
   return { name, source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
@@ -199,7 +241,7 @@ return { prev or '', old_user or '' }
 }
 
 /**
- * Writes a whole session (set, and the write half of rotate).
+ * Writes a whole session (set, and a log-in's unconditional rotate).
  * KEYS: session, [old session]. ARGV: inline, prefix, member, old member, ttl,
  * keep (index TTL), user ('' = not indexed), max (0 = no limit), horizon ('' =
  * compute), field/value pairs... Answers { previous user of the key, user of
@@ -217,8 +259,9 @@ export const PUT_CAPPED = script('put_capped', putBody(true));
  * Applies a patch to a live session and refreshes its TTL; never creates one.
  * KEYS: session. ARGV: inline, prefix, member, ttl, keep, lastSeenAt ('' =
  * unchanged), n, n values of field/value pairs, fields to delete...
- * Answers 0 (no live session), 1 (done), or { 2, user } on Cluster when the
- * user's index must be extended first (the TTL was capped at the horizon).
+ * Answers 0 (no live session), 1 (done), { 2, user } on Cluster when the
+ * user's index must be extended first (the TTL was capped at the horizon),
+ * or { 3, member } on a forward (nothing written; the patch goes there).
  */
 export const UPDATE = script(
   'update',
@@ -227,9 +270,11 @@ local k = KEYS[1]
 -- The hot path of every write and touch, so it is kept lean: one HMGET (a
 -- foreign type makes pcall answer an error, read as "no session") with the
 -- same checks as live_user, one HSET for lastSeenAt and the changed fields
--- together, one PEXPIRE.
-local f = redis.pcall('HMGET', k, 'h', 'c', 'l', 'x', 'u', 'i', 'a', 'r')
+-- together, one PEXPIRE. A forward is never written (it must die on time):
+-- the caller is told where it leads.
+local f = redis.pcall('HMGET', k, 'h', 'c', 'l', 'x', 'u', 'i', 'a', 'r', 'm')
 if type(f) ~= 'table' or not f[1] or f[1] == '' or f[4] then return 0 end
+if f[9] then return { 3, f[9] } end
 if not tonumber(f[2]) or not tonumber(f[3]) or (f[7] and not tonumber(f[7])) then return 0 end
 if f[8] and not valid_roles(f[8]) then return 0 end
 local n = tonumber(ARGV[7])
@@ -274,24 +319,75 @@ return 1
 `,
 );
 
-/** KEYS: session. ARGV: inline, prefix, member. Answers the user it had ('' if none). */
+/**
+ * KEYS: session. ARGV: inline, prefix, member. Answers { the user it had,
+ * where it led if it was a forward } ('' for none).
+ */
 export const DESTROY = script(
   'destroy',
   `
-local user = stored_user(KEYS[1])
+local user, moved = false, false
+if is_type(KEYS[1], 'hash') then
+  local f = redis.call('HMGET', KEYS[1], 'u', 'm')
+  user, moved = f[1], f[2]
+end
 redis.call('DEL', KEYS[1])
 if ARGV[1] == '1' then index_rem(ARGV[2], user, ARGV[3]) end
-return user or ''
+return { user or '', moved or '' }
+`,
+);
+
+/**
+ * Standalone rotation, one atomic step: move_old on the old key, then the
+ * new session is written and indexed. KEYS: new session, old session. ARGV:
+ * inline, prefix, member, old member, ttl, keep, user ('' = not indexed),
+ * expected handle, forward ms, readable until ('' = never), field/value
+ * pairs... Answers { 1, '' } rotated, { 2, member } moved, { 0, '' } gone.
+ */
+export const ROTATE = script(
+  'rotate',
+  `
+local status, info = move_old(KEYS[2], ARGV[8], tonumber(ARGV[9]), ARGV[10], ARGV[3])
+if status ~= 1 then return { status, info } end
+local prefix, member, user = ARGV[2], ARGV[3], ARGV[7]
+index_rem(prefix, info, ARGV[4])
+redis.call('DEL', KEYS[1])
+if user ~= '' then
+  hset_range(KEYS[1], 11, #ARGV, 'i', index_add(prefix .. 'user:' .. user, member, tonumber(ARGV[6]), false))
+else
+  hset_range(KEYS[1], 11, #ARGV)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return { 1, '' }
+`,
+);
+
+/**
+ * Cluster: the conditional half of a rotation, on the old key alone (the new
+ * session is already written; the caller deletes it unless this answers 1).
+ * KEYS: old session. ARGV: expected handle, forward ms, readable until, new
+ * member. Answers { 1, old user }, { 2, member } or { 0, '' } as ROTATE.
+ */
+export const MOVE = script(
+  'move',
+  `
+local status, info = move_old(KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4])
+return { status, info }
 `,
 );
 
 /**
  * KEYS: session. ARGV: inline, prefix, member, revokedAt, ttl ('' = keep the
- * session's expiry), only this user ('' = any). Answers { 1, user } or { 0, '' }.
+ * session's expiry), only this user ('' = any). Answers { 1, user },
+ * { 0, '' }, or { 2, member } on a forward (the caller revokes that one).
  */
 export const REVOKE = script(
   'revoke',
   `
+if is_type(KEYS[1], 'hash') then
+  local moved = redis.call('HGET', KEYS[1], 'm')
+  if moved then return { 2, moved } end
+end
 local user = live_user(KEYS[1])
 if not user or (ARGV[6] ~= '' and user ~= ARGV[6]) then return { 0, '' } end
 tombstone(KEYS[1], ARGV[4], tonumber(ARGV[5]))
@@ -301,37 +397,48 @@ return { 1, user }
 );
 
 /**
- * Standalone: the live sessions of a user, pruning the rest of the index.
- * KEYS: index. ARGV: prefix, user. Answers { member, HGETALL reply, ... }.
+ * Standalone: one batch (INDEX_BATCH entries from rank ARGV[3]) of the live
+ * sessions of a user, pruning the dead entries of that batch. Batches keep
+ * every call short however many sessions a user has: Redis serves other
+ * clients between them. KEYS: index. ARGV: prefix, user, start rank.
+ * Answers { next start rank (-1: done), member, HGETALL reply, ... }.
  */
 export const LIST = script(
   'list',
   `
-if not is_type(KEYS[1], 'zset') then return {} end
-local out = {}
-for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+if not is_type(KEYS[1], 'zset') then return { -1 } end
+local start = tonumber(ARGV[3])
+local members = redis.call('ZRANGE', KEYS[1], start, start + INDEX_BATCH - 1)
+local out = { -1 }
+local removed = 0
+for _, m in ipairs(members) do
   local k = ARGV[1] .. m
   if live_user(k) == ARGV[2] then
     out[#out + 1] = m
     out[#out + 1] = redis.call('HGETALL', k)
   else
     redis.call('ZREM', KEYS[1], m)
+    removed = removed + 1
   end
 end
+if #members == INDEX_BATCH then out[1] = start + INDEX_BATCH - removed end
 return out
 `,
 );
 
 /**
- * Standalone: revokes every live session of a user but one.
+ * Standalone: revokes one batch of a user's live sessions but one (every
+ * entry handled leaves the index, so the next batch starts at the top again).
  * KEYS: index. ARGV: prefix, user, revokedAt, ttl, except member ('' = none).
+ * Answers { revoked, 1 if more may follow }.
  */
 export const REVOKE_ALL = script(
   'revoke_all',
   `
-if not is_type(KEYS[1], 'zset') then return 0 end
+if not is_type(KEYS[1], 'zset') then return { 0, 0 } end
+local members = redis.call('ZRANGE', KEYS[1], 0, INDEX_BATCH - 1)
 local n = 0
-for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+for _, m in ipairs(members) do
   if m ~= ARGV[5] then
     local k = ARGV[1] .. m
     if live_user(k) == ARGV[2] then
@@ -341,7 +448,7 @@ for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     redis.call('ZREM', KEYS[1], m)
   end
 end
-return n
+return { n, #members == INDEX_BATCH and 1 or 0 }
 `,
 );
 

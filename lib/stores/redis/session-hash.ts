@@ -10,6 +10,8 @@ export function encodeRecord(record: SessionRecord): string[] {
   if (record.userId !== undefined) pairs.push('u', record.userId);
   if (record.roles !== undefined) pairs.push('r', JSON.stringify(record.roles));
   if (record.revokedAt !== undefined) pairs.push('x', String(record.revokedAt));
+  if (record.movedTo !== undefined) pairs.push('m', record.movedTo);
+  if (record.readableUntil !== undefined) pairs.push('g', String(record.readableUntil));
   for (const [name, value] of Object.entries(record.data)) {
     pairs.push(DATA_FIELD_PREFIX + name, value);
   }
@@ -48,12 +50,17 @@ export function decodeRecord(reply: unknown): SessionRecord | null {
         if (lastSeenAt === null) return null;
         break;
       case 'a':
-      case 'x': {
+      case 'x':
+      case 'g': {
         const time = toTime(value);
         if (time === null) return null;
-        record[field === 'a' ? 'authenticatedAt' : 'revokedAt'] = time;
+        record[field === 'a' ? 'authenticatedAt' : field === 'x' ? 'revokedAt' : 'readableUntil'] =
+          time;
         break;
       }
+      case 'm':
+        record.movedTo = value;
+        break;
       case 'u':
         record.userId = value;
         break;

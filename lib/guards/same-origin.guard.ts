@@ -1,0 +1,46 @@
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  isAllowedOrigin,
+  isHostOrigin,
+  isSafeMethod,
+  type OriginCheckRequest,
+} from '../csrf/origin-check.js';
+import { SessionEngine } from '../session/session.engine.js';
+import { CsrfForbiddenException } from '../session.exceptions.js';
+
+/**
+ * Origin-only CSRF defence, for routes where there is no session to bind a
+ * token to yet: log-in (login CSRF, where a cross-site form logs the victim
+ * into the attacker's account) and password re-entry. On unsafe methods:
+ * - `Sec-Fetch-Site: cross-site`, or `same-site` from an origin not allowed, is refused;
+ * - `Origin: null`, or an Origin other than the app's own (its Host) and
+ *   `csrf.allowedOrigins`, is refused.
+ * A request with neither header (curl, a server) passes. It never loads the
+ * session. Refusals are 403 with `reason: "csrf"`, as `CsrfGuard`'s; the
+ * checks are the same code (`CsrfGuard` adds the token on top).
+ */
+@Injectable()
+export class SameOriginGuard implements CanActivate {
+  constructor(protected readonly engine: SessionEngine) {}
+
+  canActivate(executionContext: ExecutionContext): boolean {
+    const request = executionContext.switchToHttp().getRequest<OriginCheckRequest>();
+    if (isSafeMethod(request)) return true;
+    if (!this.isAllowedOrigin(request)) {
+      throw new CsrfForbiddenException('Cross-origin request refused');
+    }
+    return true;
+  }
+
+  /** Fetch Metadata and Origin checks; a request with neither header passes. */
+  protected isAllowedOrigin(request: OriginCheckRequest): boolean {
+    return isAllowedOrigin(request, this.engine.options.csrfAllowedOrigins, (origin, req) =>
+      this.isOwnOrigin(origin, req),
+    );
+  }
+
+  /** The app's own origin: same host (and port) as the request was sent to. */
+  protected isOwnOrigin(origin: string, request: OriginCheckRequest): boolean {
+    return isHostOrigin(origin, request);
+  }
+}
