@@ -112,8 +112,7 @@ export class SessionService {
   }
 
   private endsAt(createdAt: number, lastSeenAt: number): number {
-    const { idleTimeoutMs, absoluteTimeoutMs } = this.engine.options;
-    return Math.min(lastSeenAt + idleTimeoutMs, createdAt + absoluteTimeoutMs);
+    return this.engine.timing.endsAt(createdAt, lastSeenAt);
   }
 
   /** A store call through the outage monitor; an outage becomes the HTTP 503. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { CountingStore } from '../../test/support/counting.store.js';
 import { SessionEvents } from '../events/session-events.js';
-import type { SessionPersistence } from '../session/request-session.js';
+import { NO_HOOKS } from '../../test/support/request-sessions.js';
 import { generateSessionId, sessionStoreKey } from '../session/session-id.js';
 import { SessionEngine } from '../session/session.engine.js';
 import { resolveSessionOptions } from '../session.options.js';
@@ -159,9 +159,20 @@ describe('cookie codec and signer properties', () => {
   });
 });
 
-describe('session engine load() properties', () => {
-  // load() only hands this to the session; every hook is a no-op here.
-  const persistence = new Proxy({}, { get: () => async () => {} }) as SessionPersistence;
+describe('session loader properties', () => {
+  // The loader only hands these to the session; every hook is a no-op here.
+  const load = (engine: SessionEngine, cookieHeader: string) =>
+    engine.loader.load({
+      cookieHeader,
+      userAgent: undefined,
+      clientAddress: () => '203.0.113.1',
+      hooks: NO_HOOKS,
+    });
+  const commit = (engine: SessionEngine, session: Awaited<ReturnType<typeof load>>) =>
+    engine.committer.commit(
+      session,
+      engine.committer.plan(session, { rotateOnSuccess: false, status: 200 }),
+    );
 
   it('any Cookie header loads as "no session" and writes nothing to the store', async () => {
     const store = new CountingStore();
@@ -184,11 +195,11 @@ describe('session engine load() properties', () => {
           shapedValue.map((v) => `sid=${v}`),
         ),
         async (header) => {
-          const session = await engine.load(header, persistence);
+          const session = await load(engine, header);
           expect(session.isNew).toBe(true);
           expect(session.isAuthenticated).toBe(false);
           expect(session.id).toBeUndefined();
-          expect(await engine.commit(session)).toEqual(
+          expect(await commit(engine, session)).toEqual(
             expect.not.arrayContaining([expect.stringMatching(/^sid=[^;]/)]),
           );
         },
@@ -197,7 +208,7 @@ describe('session engine load() properties', () => {
     );
     expect(store.writes()).toBe(0);
     // positive: the live session's own cookie does load it
-    const session = await engine.load(`a=1; sid=${signer.sign(liveId)}`, persistence);
+    const session = await load(engine, `a=1; sid=${signer.sign(liveId)}`);
     expect(session.userId).toBe('u');
     await store.close();
   });

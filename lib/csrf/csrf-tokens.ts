@@ -1,6 +1,11 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { RequestSession } from '../session/request-session.js';
 import { CSRF_SECRET_KEY } from '../session/internal-keys.js';
+
+/** Where a session keeps its CSRF secret: the module-owned keys of a request session. */
+export interface CsrfSecretHolder {
+  internalGet(key: string): unknown;
+  internalSet(key: string, value: string): void;
+}
 
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -14,7 +19,7 @@ export class CsrfTokens {
   constructor(private readonly secrets: readonly string[]) {}
 
   /** The session's token; creates the session's secret (a session write) on first use. */
-  tokenFor(session: RequestSession): string {
+  tokenFor(session: CsrfSecretHolder): string {
     const stored = session.internalGet(CSRF_SECRET_KEY);
     let secret: string;
     if (typeof stored === 'string') {
@@ -27,7 +32,7 @@ export class CsrfTokens {
   }
 
   /** Whether `token` is this session's current token. Constant time; never throws. */
-  verify(session: RequestSession, token: unknown): boolean {
+  verify(session: CsrfSecretHolder, token: unknown): boolean {
     const secret = session.internalGet(CSRF_SECRET_KEY);
     if (typeof secret !== 'string' || typeof token !== 'string' || !TOKEN_PATTERN.test(token)) {
       return false;

@@ -1,21 +1,25 @@
-import type { RequestSession, SessionPersistence } from '../session/request-session.js';
+import { HttpException } from '@nestjs/common';
+import { isEmptyPlan, type CommitPlan } from '../session/commit-plan.js';
+import { CommitRefusal } from '../session/commit-refusal.js';
+import type { RequestSession, SessionRequestHooks } from '../session/request-session.js';
 import type { SessionEngine } from '../session/session.engine.js';
 import {
   SessionStoreUnavailableException,
   STORE_RETRY_AFTER_SECONDS,
+  TooManyInvalidSessionsException,
 } from '../session.exceptions.js';
-import { HttpException } from '@nestjs/common';
 import { SessionStoreUnavailableError } from '../stores/store-outage.js';
-import { CommitRefusal } from '../session/commit-refusal.js';
-import { TooManyInvalidSessionsException } from '../session.exceptions.js';
 import { clientIp } from './client-ip.js';
-import type { HttpBinding, PlatformRequest } from './http-binding.js';
+import type { HttpBinding } from './http-binding.js';
+import type { PlatformRequest } from './http-binding.js';
 
 /**
  * One request's link to its session: loads it at most once, on first use,
- * and commits it when the platform is about to send the response.
+ * and commits it when the platform is about to send the response. It is the
+ * session's {@link SessionRequestHooks}: a change to the session gates the
+ * response (Express), `destroy()` and `save()` run here.
  */
-export class SessionRequestContext implements SessionPersistence {
+export class SessionRequestContext implements SessionRequestHooks {
   private loading?: Promise<RequestSession>;
   /** The loaded session, once loading has finished. */
   private loaded?: RequestSession;
@@ -31,7 +35,7 @@ export class SessionRequestContext implements SessionPersistence {
 
   /**
    * The request's session, loaded once. A store outage becomes a 503 with
-   * Retry-After: the request fails closed (DESIGN rule 9).
+   * Retry-After: the request fails closed rather than passing anonymously.
    */
   async session(): Promise<RequestSession> {
     return this.sessionOrPromise();
@@ -41,12 +45,14 @@ export class SessionRequestContext implements SessionPersistence {
   sessionOrPromise(): RequestSession | Promise<RequestSession> {
     if (this.loaded) return this.loaded;
     if (!this.loading) {
-      const result = this.engine.load(
-        this.request.headers.cookie,
-        this,
-        this.request.headers['user-agent'],
-        () => clientIp(this.request, this.engine.options.bruteForce?.trustProxy ?? 0),
-      );
+      const headers = this.request.headers;
+      const result = this.engine.loader.load({
+        cookieHeader: headers.cookie,
+        userAgent: headers['user-agent'],
+        clientAddress: () =>
+          clientIp(this.request, this.engine.options.bruteForce?.trustProxy ?? 0),
+        hooks: this,
+      });
       if (!(result instanceof Promise)) return this.settle(result);
       this.loading = result.then(
         (session) => this.settle(session),
@@ -56,7 +62,7 @@ export class SessionRequestContext implements SessionPersistence {
             error instanceof SessionStoreUnavailableError &&
             this.engine.options.storeOutage === 'anonymous'
           ) {
-            return this.settle(this.engine.anonymous(this));
+            return this.settle(this.engine.loader.degraded(this));
           }
           throw error;
         },
@@ -70,17 +76,17 @@ export class SessionRequestContext implements SessionPersistence {
   private settle(session: RequestSession): RequestSession {
     this.loaded = session;
     // A touch due, a cookie to clear or re-sign: the response must wait for a commit.
-    if (this.engine.needsCommit(session)) this.changed();
+    if (!isEmptyPlan(this.plan(session, 200))) this.sessionChanged();
     return session;
   }
 
   /** `@RotateSession()`: rotate the ID at commit if the response is a success. */
   rotateIfSuccessful(): void {
     this.rotateOnSuccess = true;
-    this.changed();
+    this.sessionChanged();
   }
 
-  changed(): void {
+  sessionChanged(): void {
     if (this.gated) return;
     this.gated = true;
     this.binding.gate(this, this.response);
@@ -88,13 +94,12 @@ export class SessionRequestContext implements SessionPersistence {
 
   /**
    * True when the response can go out without a commit: the session was
-   * never loaded, or nothing about it needs writing. Synchronous on purpose.
+   * never loaded, or its plan is empty. Synchronous on purpose.
    */
   canSkipCommit(statusCode: number): boolean {
     const session = this.loaded;
     if (!session) return !this.loading; // never asked for, or still loading / failed
-    if (this.rotateOnSuccess && statusCode < 400 && session.persisted) return false;
-    return !this.engine.needsCommit(session);
+    return isEmptyPlan(this.plan(session, statusCode));
   }
 
   /** Called by the platform binding right before the response is sent. */
@@ -108,25 +113,24 @@ export class SessionRequestContext implements SessionPersistence {
         return []; // never loaded: nothing to write (the route already answered 503)
       }
     }
-    if (this.rotateOnSuccess && statusCode < 400 && session.persisted) {
-      session.pendingRotation ??= 'regenerate';
-    }
-    return this.engine.commit(session);
+    return this.engine.committer.commit(session, this.plan(session, statusCode));
   }
 
-  async destroy(session: RequestSession): Promise<void> {
-    this.changed();
+  async destroyNow(session: RequestSession): Promise<void> {
+    this.sessionChanged();
     try {
-      await this.engine.destroy(session);
+      await this.engine.committer.destroy(session);
     } catch (error) {
       throw this.translate(error);
     }
   }
 
-  async save(session: RequestSession): Promise<void> {
+  async saveNow(session: RequestSession): Promise<void> {
     let cookies: string[];
     try {
-      cookies = await this.engine.commit(session);
+      // An explicit save() commits what the app did so far; @RotateSession waits for the status.
+      const plan = this.engine.committer.plan(session, { rotateOnSuccess: false, status: 200 });
+      cookies = await this.engine.committer.commit(session, plan);
     } catch (error) {
       throw this.translate(error);
     }
@@ -144,6 +148,10 @@ export class SessionRequestContext implements SessionPersistence {
       this.binding.setHeader(this.response, 'Retry-After', String(retryAfterSeconds));
     }
     return new TooManyInvalidSessionsException();
+  }
+
+  private plan(session: RequestSession, status: number): CommitPlan {
+    return this.engine.committer.plan(session, { rotateOnSuccess: this.rotateOnSuccess, status });
   }
 
   private translate(error: unknown): unknown {

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { SessionTooLargeException } from '../session.exceptions.js';
 import { ChangeTracker, isForbiddenKey, serialize } from './change-tracker.js';
-import { RequestSession, type SessionPersistence } from './request-session.js';
+import { freshSession, NO_HOOKS } from '../../test/support/request-sessions.js';
 
 const tracker = (data: Record<string, unknown>, maxBytes?: number) => {
   const serialized: Record<string, string> = {};
@@ -274,16 +274,8 @@ describe('ChangeTracker size accounting (maxSessionBytes)', () => {
 });
 
 describe('RequestSession key rules', () => {
-  // Any persistence hook the session calls is a no-op here: these tests are about the session's own rules.
-  const persistence = new Proxy({}, { get: () => async () => {} }) as SessionPersistence;
-  const session = () =>
-    new RequestSession(
-      persistence,
-      { idleTimeoutMs: 1000, absoluteTimeoutMs: 2000 },
-      undefined,
-      undefined,
-      Date.now(),
-    );
+  // The hooks the session calls are no-ops here: these tests are about the session's own rules.
+  const session = () => freshSession(NO_HOOKS, { idleTimeoutMs: 1000, absoluteTimeoutMs: 2000 });
 
   it('refuses prototype-polluting and empty keys, and non-JSON values, at set()', () => {
     const s = session();
@@ -312,17 +304,15 @@ describe('RequestSession key rules', () => {
     await s.logIn({ userId: 7, roles: ['user'], keep: ['cart'] });
     expect(s.keys()).toEqual(['cart']);
     expect(s.userId).toBe('7');
-    expect(s.pendingRotation).toBe('login');
+    expect(s.requestedRotation).toBe('login');
   });
 
   it('set() over maxSessionBytes throws a 413; the previous value of the key remains', () => {
-    const s = new RequestSession(
-      persistence,
-      { idleTimeoutMs: 1000, absoluteTimeoutMs: 2000, maxSessionBytes: 100 },
-      undefined,
-      undefined,
-      Date.now(),
-    );
+    const s = freshSession(NO_HOOKS, {
+      idleTimeoutMs: 1000,
+      absoluteTimeoutMs: 2000,
+      maxSessionBytes: 100,
+    });
     s.set('theme', 'dark');
     expectTooLarge(() => s.set('theme', 'x'.repeat(200)));
     expectTooLarge(() => s.set('other', 'x'.repeat(200)));
@@ -335,9 +325,9 @@ describe('RequestSession key rules', () => {
   it('a change of roles is a privilege change (rotation); the same roles are not', () => {
     const s = session();
     s.setRoles([]);
-    expect(s.pendingRotation).toBeUndefined();
+    expect(s.requestedRotation).toBeUndefined();
     s.setRoles(['admin']);
-    expect(s.pendingRotation).toBe('privilege');
+    expect(s.requestedRotation).toBe('privilege');
   });
 });
 

@@ -1,19 +1,65 @@
-import type { CsrfTokens } from '../csrf/csrf-tokens.js';
+import type { CsrfSecretHolder, CsrfTokens } from '../csrf/csrf-tokens.js';
 import type { SessionRecord } from '../stores/session-record.js';
 import { ChangeTracker, isForbiddenKey, serialize } from './change-tracker.js';
-import { isInternalKey } from './internal-keys.js';
+import type { CommitFacts, RotationKind } from './commit-plan.js';
+import { BOUND_AGENT_KEY, isInternalKey, ROTATED_AT_KEY } from './internal-keys.js';
+import type { SessionTiming } from './session-timing.js';
 import type { SessionApi, SessionEndReason, SessionLogIn } from './session.interface.js';
 
-/** What a request session asks of the layer that persists it. */
-export interface SessionPersistence {
-  destroy(session: RequestSession): Promise<void>;
-  save(session: RequestSession): Promise<void>;
-  /** The app read or changed the session: a commit may be needed before the response. */
-  changed(): void;
+/**
+ * The request a session belongs to, as the session sees it: told when the
+ * app changes the session (so the response waits for a commit), and asked
+ * to end or save the session right now (`destroy()`, `save()`).
+ */
+export interface SessionRequestHooks {
+  sessionChanged(): void;
+  destroyNow(session: RequestSession): Promise<void>;
+  saveNow(session: RequestSession): Promise<void>;
 }
 
-/** Session metadata as the engine works on it (times in epoch ms). */
-export interface SessionMeta {
+/** What every session of the module shares: its time rules, size bound and CSRF tokens. */
+export interface SessionSettings {
+  timing: SessionTiming;
+  csrf: CsrfTokens;
+  /** The bound on the data's serialized size; default none. */
+  maxSessionBytes?: number;
+}
+
+/** A session found in the store for this request's cookie. */
+export interface LoadedSession {
+  id: string;
+  key: string;
+  record: SessionRecord;
+  /** Reached through a renewal forward (an old ID within its grace): never renewed from here. */
+  forwarded: boolean;
+  signedWithRetiredSecret: boolean;
+  agentDigest: string | undefined;
+}
+
+/** Why a request has no session, and what its cookie still allows. */
+export interface NoSession {
+  /** Why the request's cookie named no live session (`undefined`: it sent none). */
+  endReason?: SessionEndReason;
+  /** The request's cookie names no live session: cleared at commit unless replaced. */
+  cookieIsStale?: boolean;
+  agentDigest?: string;
+  /** Past the guessing defence's limit: seconds to wait (routes that need a session answer 429). */
+  guessingRetryAfter?: number;
+  /**
+   * The cookie named a session rotated away moments ago (a forward that no
+   * longer loads): `destroy()` still ends the session it moved into, so a
+   * logout racing a rotation sticks.
+   */
+  movedFromKey?: string;
+  /**
+   * The store could not be reached to load it (`storeOutage: 'anonymous'`):
+   * it reads as empty and is never saved anew over the user's cookie.
+   */
+  degraded?: boolean;
+}
+
+/** Session metadata in epoch ms (the public getters turn times into Dates). */
+interface SessionMeta {
   handle: string | undefined;
   userId: string | undefined;
   roles: readonly string[];
@@ -22,74 +68,38 @@ export interface SessionMeta {
   authenticatedAt: number | undefined;
 }
 
-/** A rotation the next commit must perform. `logIn` also starts a new session record. */
-export type PendingRotation = 'login' | 'privilege' | 'regenerate' | 'periodic';
-
 /**
- * The in-memory session of one request. It only records what the app did;
- * the engine turns that into store writes at commit.
+ * The in-memory session of one request. It records what the app did (data
+ * through its ChangeTracker, a requested rotation, a log-in) and owns where
+ * it stands in the store; the committer reads its {@link CommitFacts} and
+ * moves it on only through the named steps below (`committedAs`,
+ * `followedTo`, `activityCommitted`, `ended`...).
  */
-export class RequestSession implements SessionApi {
-  /** Current ID and store key; `undefined` until the session exists in the store. */
-  id: string | undefined;
-  key: string | undefined;
-  /** The record as loaded/last committed (`null`: not in the store yet). */
-  persisted: SessionRecord | null;
-  readonly endReason: SessionEndReason | undefined;
+export class RequestSession implements SessionApi, CommitFacts, CsrfSecretHolder {
   readonly data: ChangeTracker;
+  readonly endReason: SessionEndReason | undefined;
+  readonly agentDigest: string | undefined;
+  readonly guessingRetryAfter: number | undefined;
+  readonly degraded: boolean;
+  private meta: SessionMeta;
+  /** ID, store key and record as loaded or last committed; `undefined`: not in the store. */
+  private stored: { id: string; key: string; record: SessionRecord } | undefined;
+  private rotation: RotationKind | undefined;
+  private staleCookie: boolean;
+  private retiredSecret: boolean;
+  private reachedThroughForward: boolean;
+  private movedFrom: string | undefined;
 
-  /** Metadata in epoch ms; the public getters below turn times into Dates. */
-  readonly meta: SessionMeta;
-
-  pendingRotation: PendingRotation | undefined;
-  /** The client holds a cookie that names no live session: clear it unless a new one is set. */
-  staleCookie = false;
-  /** The cookie was signed with a retired secret: re-issue it with the current one. */
-  resignCookie = false;
-  /**
-   * Reached through a forwarding record (an old ID within its grace period):
-   * reads and writes go to the new session; the cookie is not touched.
-   */
-  forwarded = false;
-  /** Digest of this request's User-Agent, when sessions are bound to it. */
-  agentDigest: string | undefined;
-  /**
-   * This client sent too many session cookies that do not verify: seconds it
-   * must wait. Routes that require a session answer 429; others (a log-in
-   * among them) go on with this fresh session.
-   */
-  guessingRetryAfter: number | undefined;
-  /**
-   * The cookie named a session that was rotated away moments ago (a forward
-   * that no longer loads): nothing is loaded, but `destroy()` ends the
-   * session it moved into, so a logout racing a rotation still sticks.
-   */
-  movedFromKey: string | undefined;
-  /**
-   * The store could not be reached to load this request's session
-   * (`storeOutage: 'anonymous'`): it reads as empty and must never be saved.
-   */
-  degraded = false;
-
-  constructor(
-    private readonly persistence: SessionPersistence,
-    private readonly timeouts: {
-      idleTimeoutMs: number;
-      absoluteTimeoutMs: number;
-      /** The bound on the data's serialized size; default none. */
-      maxSessionBytes?: number;
-    },
-    loaded: { id: string; key: string; record: SessionRecord } | undefined,
-    endReason: SessionEndReason | undefined,
+  private constructor(
+    private readonly hooks: SessionRequestHooks,
+    private readonly settings: SessionSettings,
+    loaded: LoadedSession | undefined,
+    none: NoSession,
     now: number,
-    private readonly csrf?: CsrfTokens,
   ) {
-    this.endReason = endReason;
-    this.persisted = loaded?.record ?? null;
-    this.id = loaded?.id;
-    this.key = loaded?.key;
     const record = loaded?.record;
-    this.data = new ChangeTracker(record?.data, timeouts.maxSessionBytes);
+    this.stored = loaded && { id: loaded.id, key: loaded.key, record: loaded.record };
+    this.data = new ChangeTracker(record?.data, settings.maxSessionBytes);
     this.meta = {
       handle: record?.handle,
       userId: record?.userId,
@@ -98,6 +108,40 @@ export class RequestSession implements SessionApi {
       lastSeenAt: record?.lastSeenAt ?? now,
       authenticatedAt: record?.authenticatedAt,
     };
+    this.endReason = none.endReason;
+    this.agentDigest = loaded ? loaded.agentDigest : none.agentDigest;
+    this.guessingRetryAfter = none.guessingRetryAfter;
+    this.degraded = none.degraded ?? false;
+    this.staleCookie = none.cookieIsStale ?? false;
+    this.retiredSecret = loaded?.signedWithRetiredSecret ?? false;
+    this.reachedThroughForward = loaded?.forwarded ?? false;
+    this.movedFrom = none.movedFromKey;
+  }
+
+  /** The live session a cookie named. */
+  static live(
+    hooks: SessionRequestHooks,
+    settings: SessionSettings,
+    loaded: LoadedSession,
+    now: number,
+  ): RequestSession {
+    return new RequestSession(hooks, settings, loaded, {}, now);
+  }
+
+  /** A request without a live session (no cookie, or one that names none: see `why`). */
+  static fresh(
+    hooks: SessionRequestHooks,
+    settings: SessionSettings,
+    why: NoSession,
+    now: number,
+  ): RequestSession {
+    return new RequestSession(hooks, settings, undefined, why, now);
+  }
+
+  // ---- the public session (SessionApi) ----
+
+  get id(): string | undefined {
+    return this.stored?.id;
   }
 
   get handle(): string | undefined {
@@ -121,25 +165,21 @@ export class RequestSession implements SessionApi {
   }
 
   get authenticatedAt(): Date | undefined {
-    return this.meta.authenticatedAt === undefined
-      ? undefined
-      : new Date(this.meta.authenticatedAt);
+    const at = this.meta.authenticatedAt;
+    return at === undefined ? undefined : new Date(at);
   }
 
   get isNew(): boolean {
-    return this.persisted === null;
+    return this.stored === undefined;
   }
 
   get isAuthenticated(): boolean {
-    return this.userId !== undefined;
+    return this.meta.userId !== undefined;
   }
 
   /** Epoch ms at which the session ends unless it is active again. */
   get expiresAtMs(): number {
-    return Math.min(
-      this.meta.lastSeenAt + this.timeouts.idleTimeoutMs,
-      this.meta.createdAt + this.timeouts.absoluteTimeoutMs,
-    );
+    return this.settings.timing.endsAt(this.meta.createdAt, this.meta.lastSeenAt);
   }
 
   get expiresAt(): Date {
@@ -149,7 +189,7 @@ export class RequestSession implements SessionApi {
   get(key: string): unknown {
     if (isInternalKey(key)) return undefined;
     // A value handed out may be mutated in place, so a read counts as a possible change.
-    this.persistence.changed();
+    this.hooks.sessionChanged();
     return this.data.get(key);
   }
 
@@ -158,12 +198,12 @@ export class RequestSession implements SessionApi {
     // Fails here, in the app's code, rather than at commit: a value JSON cannot
     // hold, or one that takes the session over maxSessionBytes (413, nothing changed).
     this.data.set(key, value, serialize(key, value));
-    this.persistence.changed();
+    this.hooks.sessionChanged();
   }
 
   unset(key: string): void {
     if (isInternalKey(key)) return;
-    this.persistence.changed();
+    this.hooks.sessionChanged();
     this.data.unset(key);
   }
 
@@ -177,19 +217,7 @@ export class RequestSession implements SessionApi {
 
   /** The current CSRF token of this session (creates the session's CSRF secret on first use). */
   get csrfToken(): string {
-    if (!this.csrf) throw new Error('CSRF tokens are not available on this session');
-    return this.csrf.tokenFor(this);
-  }
-
-  /** @internal Module-owned keys (see internal-keys.ts). */
-  internalGet(key: string): unknown {
-    return this.data.get(key);
-  }
-
-  /** @internal */
-  internalSet(key: string, value: string): void {
-    this.persistence.changed();
-    this.data.set(key, value);
+    return this.settings.csrf.tokenFor(this);
   }
 
   async logIn(login: SessionLogIn): Promise<void> {
@@ -205,68 +233,44 @@ export class RequestSession implements SessionApi {
       throw new TypeError('session.logIn(): userId must be a non-empty string or a finite number');
     }
     assertRoles(roles);
-    this.persistence.changed();
+    this.hooks.sessionChanged();
     // Starts clean: only the app's allow-listed keys survive; module keys (the
     // CSRF secret among them) are renewed, so pre-login tokens die here.
     this.data.reset(keep.filter((key) => !isInternalKey(key)));
     this.meta.userId = String(userId);
     this.meta.roles = [...roles];
     this.meta.authenticatedAt = Date.now();
-    this.pendingRotation = 'login';
+    this.rotation = 'login';
   }
 
   setRoles(roles: readonly string[]): void {
     assertRoles(roles);
     if (sameRoles(roles, this.meta.roles)) return;
     this.meta.roles = [...roles];
-    this.persistence.changed();
-    this.pendingRotation ??= 'privilege';
+    this.hooks.sessionChanged();
+    this.rotation ??= 'privilege';
   }
 
   async regenerate(): Promise<void> {
-    this.persistence.changed();
-    this.pendingRotation ??= 'regenerate';
+    this.hooks.sessionChanged();
+    this.rotation ??= 'regenerate';
   }
 
   async reauthenticate(): Promise<void> {
     if (this.meta.userId === undefined) {
       throw new TypeError('session.reauthenticate() needs a logged-in session; use logIn() first');
     }
-    this.persistence.changed();
+    this.hooks.sessionChanged();
     this.meta.authenticatedAt = Date.now();
-    this.pendingRotation ??= 'privilege';
+    this.rotation ??= 'privilege';
   }
 
   async destroy(): Promise<void> {
-    await this.persistence.destroy(this);
+    await this.hooks.destroyNow(this);
   }
 
   async save(): Promise<void> {
-    await this.persistence.save(this);
-  }
-
-  /** After a destroy: the session is gone and this request continues without one. */
-  resetToFresh(now: number): void {
-    if (this.persisted !== null) this.staleCookie = true;
-    this.persisted = null;
-    this.id = undefined;
-    this.key = undefined;
-    this.pendingRotation = undefined;
-    this.resignCookie = false;
-    this.data.reset();
-    Object.assign(this.meta, {
-      handle: undefined,
-      userId: undefined,
-      roles: [],
-      createdAt: now,
-      lastSeenAt: now,
-      authenticatedAt: undefined,
-    });
-  }
-
-  /** Whether anything would be written at commit if the session is not in the store yet. */
-  get hasContent(): boolean {
-    return this.pendingRotation !== undefined || !this.data.isEmpty;
+    await this.hooks.saveNow(this);
   }
 
   toJSON(): Record<string, unknown> {
@@ -275,6 +279,165 @@ export class RequestSession implements SessionApi {
     const data = this.data.snapshot();
     for (const key of Object.keys(data)) if (isInternalKey(key)) delete data[key];
     return { handle: this.handle, userId: this.userId, roles: this.roles, data };
+  }
+
+  // ---- module-owned keys (CsrfSecretHolder) ----
+
+  /** @internal Module-owned keys (see internal-keys.ts). */
+  internalGet(key: string): unknown {
+    return this.data.get(key);
+  }
+
+  /** @internal */
+  internalSet(key: string, value: unknown): void {
+    this.hooks.sessionChanged();
+    this.data.set(key, value);
+  }
+
+  // ---- what the committer reads (CommitFacts) ----
+
+  /** ID, key and record as loaded or last committed; `undefined` while not in the store. */
+  get inStore(): { readonly id: string; readonly key: string; readonly record: SessionRecord } | undefined {
+    return this.stored;
+  }
+
+  get isStored(): boolean {
+    return this.stored !== undefined;
+  }
+
+  get hasContent(): boolean {
+    return this.rotation !== undefined || !this.data.isEmpty;
+  }
+
+  get requestedRotation(): RotationKind | undefined {
+    return this.rotation;
+  }
+
+  get mayHaveChanged(): boolean {
+    return this.data.mayHaveChanged;
+  }
+
+  get lastSeenAtMs(): number {
+    return this.meta.lastSeenAt;
+  }
+
+  get createdAtMs(): number {
+    return this.meta.createdAt;
+  }
+
+  get authenticatedAtMs(): number | undefined {
+    return this.meta.authenticatedAt;
+  }
+
+  get rotatedAtMs(): number {
+    const at = this.data.get(ROTATED_AT_KEY);
+    return typeof at === 'number' ? at : this.meta.createdAt;
+  }
+
+  get forwarded(): boolean {
+    return this.reachedThroughForward;
+  }
+
+  get cookieIsStale(): boolean {
+    return this.staleCookie;
+  }
+
+  get signedWithRetiredSecret(): boolean {
+    return this.retiredSecret;
+  }
+
+  /** The store key `destroy()` ends: the session's own, or the one a dead forward led to. */
+  get keyToDestroy(): string | undefined {
+    return this.stored?.key ?? this.movedFrom;
+  }
+
+  /** The record as the store should hold it now (binding the User-Agent on first write). */
+  toRecord(): SessionRecord {
+    if (this.agentDigest !== undefined && this.data.get(BOUND_AGENT_KEY) === undefined) {
+      this.data.set(BOUND_AGENT_KEY, this.agentDigest);
+    }
+    const { handle, userId, roles, createdAt, lastSeenAt, authenticatedAt } = this.meta;
+    const record: SessionRecord = {
+      handle: handle!,
+      createdAt,
+      lastSeenAt,
+      data: this.data.snapshot(),
+    };
+    if (userId !== undefined) record.userId = userId;
+    if (roles.length > 0) record.roles = [...roles];
+    if (authenticatedAt !== undefined) record.authenticatedAt = authenticatedAt;
+    return record;
+  }
+
+  // ---- the committer's steps ----
+
+  /** A new session record (a creation, or a log-in rotation): new handle; the absolute timeout counts from now. */
+  beginsNewRecord(handle: string, now: number): void {
+    this.meta.handle = handle;
+    this.meta.createdAt = now;
+    this.meta.lastSeenAt = now;
+  }
+
+  /** Activity recorded at `now` (a rotation writes it; a loser restores the previous value). */
+  seenAt(now: number): void {
+    this.meta.lastSeenAt = now;
+  }
+
+  /** Created or rotated: this is now the session's ID, key and stored record. */
+  committedAs(id: string, key: string, record: SessionRecord): void {
+    this.stored = { id, key, record };
+    this.rotation = undefined;
+    this.staleCookie = false;
+    this.retiredSecret = false;
+    this.data.markCommitted();
+  }
+
+  /**
+   * Another request rotated this session first: from now on it is the
+   * session under `key` (the winner's), reached as through a forward.
+   */
+  followedTo(key: string): void {
+    if (this.stored) this.stored = { ...this.stored, key };
+    this.rotation = undefined;
+    this.reachedThroughForward = true;
+  }
+
+  /** A delta or touch was written at `now`. */
+  activityCommitted(now: number, delta: ReturnType<ChangeTracker['delta']>): void {
+    this.meta.lastSeenAt = now;
+    this.data.markDeltaCommitted(delta);
+  }
+
+  /** The cookie was re-issued with the current secret. */
+  cookieResigned(): void {
+    this.retiredSecret = false;
+  }
+
+  /** The stale cookie was cleared. */
+  staleCookieCleared(): void {
+    this.staleCookie = false;
+  }
+
+  /**
+   * The session is gone (destroyed here, or ended by another request): this
+   * request goes on without one. `clearCookie`: its cookie is cleared at
+   * commit (false when the answer that ends it clears the cookie itself).
+   */
+  ended(now: number, clearCookie: boolean): void {
+    this.staleCookie = clearCookie && (this.stored !== undefined || this.staleCookie);
+    this.stored = undefined;
+    this.movedFrom = undefined;
+    this.rotation = undefined;
+    this.retiredSecret = false;
+    this.data.reset();
+    this.meta = {
+      handle: undefined,
+      userId: undefined,
+      roles: [],
+      createdAt: now,
+      lastSeenAt: now,
+      authenticatedAt: undefined,
+    };
   }
 }
 

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { CookieSigner } from '../../lib/cookie/cookie.signer.js';
 import { ChangeTracker } from '../../lib/session/change-tracker.js';
-import { RequestSession, type SessionPersistence } from '../../lib/session/request-session.js';
 import { generateSessionId, sessionStoreKey } from '../../lib/session/session-id.js';
 import { setCookies, type HasHeaders } from '../support/cookies.js';
 import { cookiePair } from '../support/cookies.js';
+import { countingHooks, freshSession } from '../support/request-sessions.js';
 import type { CountingStore } from '../support/counting.store.js';
 import {
   logIn,
@@ -165,24 +165,13 @@ describe.each(PLATFORMS)('headers and ID sources (%s)', (platform) => {
   });
 });
 
-/** A persistence that only records calls: enough to drive a RequestSession without HTTP. */
-function recordingPersistence(): SessionPersistence & { changes: number } {
-  return {
-    changes: 0,
-    changed() {
-      this.changes++;
-    },
-    async destroy() {},
-    async save() {},
-  };
-}
 
 describe('forbidden session keys (unit)', () => {
   const timeouts = { idleTimeoutMs: 60_000, absoluteTimeoutMs: 120_000 };
 
   it.each(FORBIDDEN)('set(%p) is refused with a TypeError and changes nothing', (key) => {
-    const persistence = recordingPersistence();
-    const session = new RequestSession(persistence, timeouts, undefined, undefined, Date.now());
+    const persistence = countingHooks();
+    const session = freshSession(persistence, timeouts);
     expect(() => session.set(key, { polluted: true })).toThrow(TypeError);
     expect(() => session.set(key, { polluted: true })).toThrow(/pollute/);
     expect(session.keys()).toEqual([]);
@@ -193,13 +182,7 @@ describe('forbidden session keys (unit)', () => {
   });
 
   it('ordinary keys that merely contain those words are fine', () => {
-    const session = new RequestSession(
-      recordingPersistence(),
-      timeouts,
-      undefined,
-      undefined,
-      Date.now(),
-    );
+    const session = freshSession(countingHooks(), timeouts);
     for (const key of ['proto', '__proto', 'constructorName', 'prototypes', 'my.__proto__']) {
       session.set(key, 1);
     }
