@@ -14,6 +14,12 @@
  * (comma list, default all). `redis` and `peer` (express-session +
  * connect-redis) share one redis-server that this script starts on a free
  * port; their Redis commands per request come from INFO commandstats deltas.
+ *
+ * Two commits in one run: BENCH_BASELINE=<dir> names another checkout of this
+ * repository (e.g. `git worktree add /tmp/base <commit>`, with node_modules
+ * linked), and a target `name@base` (`memory@base`, `redis@base`) runs that
+ * checkout's bench server, in the same alternating rounds as the others (its
+ * Redis target on database 1, so the two never share keys).
  */
 import autocannon from 'autocannon';
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
@@ -36,7 +42,10 @@ const platform = process.env.PLATFORM ?? 'express';
 const targets = (process.env.BENCH_TARGETS ?? 'floor,memory,redis,peer')
   .split(',')
   .map((t) => t.trim());
-const usesRedis = (name: string) => name === 'redis' || name === 'peer';
+const baseline = process.env.BENCH_BASELINE;
+/** `redis@base` is a `redis` target of the baseline checkout. */
+const kindOf = (name: string) => name.split('@')[0];
+const usesRedis = (name: string) => kindOf(name) === 'redis' || kindOf(name) === 'peer';
 let redis: RedisServer | undefined;
 
 /**
@@ -82,13 +91,18 @@ async function freePort(): Promise<number> {
 
 async function start(name: string): Promise<Running> {
   const port = await freePort();
-  const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), {
+  const isBase = name.endsWith('@base');
+  if (isBase && !baseline) throw new Error(`${name} needs BENCH_BASELINE (another checkout)`);
+  const server = isBase
+    ? `${baseline}/bench/server.ts`
+    : fileURLToPath(new URL('./server.ts', import.meta.url));
+  const child = fork(server, {
     env: {
       ...process.env,
-      BENCH_TARGET: name,
+      BENCH_TARGET: kindOf(name),
       PLATFORM: platform,
       PORT: String(port),
-      BENCH_REDIS_URL: redis?.url,
+      BENCH_REDIS_URL: redis && (isBase ? `${redis.url}/1` : redis.url),
     },
     execArgv: ['--import', '@swc-node/register/esm-register'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -1,6 +1,16 @@
 /** Module and options. */
 export { SessionModule } from './session.module.js';
 export type { SessionModuleOptions, SessionCookieOptions } from './session.options.js';
+/** The `rotation`, `bruteForce` and `csrf` groups of SessionModuleOptions. */
+export type {
+  SessionRotationOptions,
+  SessionBruteForceOptions,
+  SessionCsrfOptions,
+} from './session.options.js';
+/** `forRootAsync()` options (`useFactory`, `useClass`, `useExisting`, `imports`, `inject`). */
+export type { SessionModuleAsyncOptions } from './session.module-definition.js';
+/** What a `forRootAsync({ useClass })` class implements: `createSessionOptions()`. */
+export type { SessionOptionsFactory } from './session.module-definition.js';
 /** Thrown at startup for invalid options; lists every problem. */
 export { SessionOptionsError } from './session.errors.js';
 /** Programmatic access: listing, revocation, events. */
@@ -12,7 +22,7 @@ export type { SessionApi, SessionLogIn, SessionEndReason } from './session/sessi
 /** Guard and route metadata. */
 export { SessionGuard } from './guards/session.guard.js';
 /** CSRF defence: Fetch Metadata, Origin and a session-bound token in `x-csrf-token`. */
-export { CsrfGuard, CSRF_HEADER } from './guards/csrf.guard.js';
+export { CsrfGuard, CSRF_HEADER, type CsrfRequest } from './guards/csrf.guard.js';
 /** Origin-only CSRF defence (Fetch Metadata + Origin, no token, no session): for log-in routes. */
 export { SameOriginGuard } from './guards/same-origin.guard.js';
 /** Route requirements read by SessionGuard: roles (403) and log-in freshness (401 reauth_required). */

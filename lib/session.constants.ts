@@ -1,6 +1,5 @@
 /** Internal injection token of the validated, defaulted options. */
 export const RESOLVED_SESSION_OPTIONS = Symbol('nest-session:resolved-options');
 
-/** Metadata keys, namespaced as in @nestjs/cache-manager. */
+/** Metadata key of `@RequireSession()`, namespaced as in @nestjs/cache-manager. */
 export const REQUIRE_SESSION_METADATA = 'session_module:require_session';
-export const ROTATE_SESSION_METADATA = 'session_module:rotate_session';

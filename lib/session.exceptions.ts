@@ -66,8 +66,10 @@ export class TooManyInvalidSessionsException extends HttpException {
 }
 
 /**
- * 503 when the session store cannot be reached: the request fails closed
- * (DESIGN rule 9) and the client is told when to retry.
+ * 503 when the session store cannot be reached: the request fails closed,
+ * refused rather than served as if its writes were saved (or, unless
+ * `storeOutage: 'anonymous'`, as if it had no session), and the client is
+ * told when to retry.
  */
 export class SessionStoreUnavailableException extends HttpException {
   readonly reason = 'store_unavailable';

@@ -26,7 +26,8 @@ let warnedMemoryStoreInProduction = false;
 
 /**
  * Server-side sessions for the whole app: `SessionModule.forRoot(options)` or
- * `SessionModule.forRootAsync({ imports, inject, useFactory })`. Options are
+ * `SessionModule.forRootAsync({ imports, inject, useFactory })` (or `useClass` /
+ * `useExisting` with a `SessionOptionsFactory`). Options are
  * validated when the app is created, for both.
  */
 @Module({

@@ -3,7 +3,10 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
+import { crossFieldProblems } from './options/cross-field-rules.js';
+import { SessionOptionsSchema } from './options/session-options.js';
 import { SessionOptionsError } from './session.errors.js';
+import type { SessionOptionsFactory } from './session.module-definition.js';
 import { SessionModule } from './session.module.js';
 import { resolveSessionOptions, type SessionModuleOptions } from './session.options.js';
 import { MemoryStore } from './stores/memory.store.js';
@@ -93,6 +96,55 @@ describe('resolveSessionOptions: defaults', () => {
     expect(resolved.cookie).toMatchObject({ secure: true, name: '__Host-sid' });
     void resolved.store.close?.();
   });
+
+  it('fills in the group defaults: rotation grace, bruteForce, csrf origins, bindTo', () => {
+    const store = new MemoryStore();
+    expect(
+      resolveSessionOptions({
+        secret: SECRET,
+        store,
+        rotation: { every: '15m' },
+        bruteForce: { maxFailures: 5 },
+        csrf: { allowedOrigins: ['https://App.Example.com'] },
+        bindTo: ['user-agent'],
+      }),
+    ).toMatchObject({
+      rotation: { everyMs: 15 * 60_000, graceMs: 10_000 },
+      bruteForce: { maxFailures: 5, windowMs: 300_000, trustProxy: 0 },
+      csrfAllowedOrigins: ['https://app.example.com'],
+      bindToUserAgent: true,
+    });
+    expect(resolveSessionOptions({ secret: SECRET, store, bruteForce: false }).bruteForce).toBe(
+      undefined,
+    );
+    void store.close();
+  });
+
+  it('an option given as undefined or null takes its default, as if it were left out', () => {
+    delete process.env.NODE_ENV;
+    const store = new MemoryStore();
+    const nothing = { secret: SECRET, store };
+    const given = {
+      ...nothing,
+      idleTimeout: undefined,
+      absoluteTimeout: null,
+      touchAfter: null,
+      storeOutage: undefined,
+      bindTo: null,
+      maxSessionBytes: undefined,
+      rotation: null,
+      bruteForce: { maxFailures: undefined, window: null, trustProxy: undefined },
+      csrf: { allowedOrigins: undefined },
+      cookie: { name: undefined, secure: null, sameSite: undefined, path: null, httpOnly: null },
+    } as unknown as SessionModuleOptions;
+    const resolved = resolveSessionOptions(given);
+    expect(resolved).toEqual(resolveSessionOptions(nothing));
+    expect(resolved.touchAfterMs).toBe(15 * 60_000);
+    expect(
+      resolveSessionOptions({ ...nothing, rotation: { every: '1m', grace: undefined } }).rotation,
+    ).toEqual({ everyMs: 60_000, graceMs: 10_000 });
+    void store.close();
+  });
 });
 
 describe('resolveSessionOptions: validation', () => {
@@ -147,6 +199,87 @@ describe('resolveSessionOptions: validation', () => {
       { secret: SECRET, cookie: { name: 'a b' } },
       /cookie.name must be a valid cookie name/,
     ],
+    [
+      'touchAfter >= idleTimeout',
+      { secret: SECRET, idleTimeout: '10s', touchAfter: '10s' },
+      /touchAfter \(10000 ms\) must be shorter than idleTimeout \(10000 ms\)/,
+    ],
+    [
+      'a cookie name too long for a 4096-byte cookie',
+      { secret: SECRET, cookie: { name: 'a'.repeat(4009) } },
+      /cookie.name is too long: name=value must fit in 4096 bytes/,
+    ],
+    [
+      'a cookie that is not an object',
+      { secret: SECRET, cookie: 'sid' },
+      /cookie must be an object/,
+    ],
+    [
+      'rotation without every',
+      { secret: SECRET, rotation: {} },
+      /rotation.every must be a positive duration such as '15m'/,
+    ],
+    [
+      'a zero rotation grace',
+      { secret: SECRET, rotation: { every: '1m', grace: 0 } },
+      /rotation.grace must be a positive duration such as '10s'/,
+    ],
+    [
+      'rotation grace >= every',
+      { secret: SECRET, rotation: { every: '10s', grace: '10s' } },
+      /rotation.grace must be shorter than rotation.every/,
+    ],
+    [
+      'rotation that is not an object',
+      { secret: SECRET, rotation: '15m' },
+      /rotation must be an object/,
+    ],
+    ...[0, 1.5, '3'].map(
+      (maxFailures) =>
+        [
+          `bruteForce.maxFailures ${String(maxFailures)}`,
+          { secret: SECRET, bruteForce: { maxFailures } },
+          /bruteForce.maxFailures must be a positive integer/,
+        ] as const,
+    ),
+    [
+      'an unparsable bruteForce.window',
+      { secret: SECRET, bruteForce: { window: 'soon' } },
+      /bruteForce.window must be a positive duration such as '5m'/,
+    ],
+    ...[-1, 1.5, '1'].map(
+      (trustProxy) =>
+        [
+          `bruteForce.trustProxy ${String(trustProxy)}`,
+          { secret: SECRET, bruteForce: { trustProxy } },
+          /bruteForce.trustProxy must be the number of trusted proxies \(0 or more\)/,
+        ] as const,
+    ),
+    [
+      'bruteForce: true',
+      { secret: SECRET, bruteForce: true },
+      /bruteForce must be false or an object/,
+    ],
+    ...[['https://app.example.com/'], ['app.example.com'], 'https://app.example.com', [5]].map(
+      (allowedOrigins) =>
+        [
+          `csrf.allowedOrigins ${JSON.stringify(allowedOrigins)}`,
+          { secret: SECRET, csrf: { allowedOrigins } },
+          /csrf.allowedOrigins must be a list of origins like 'https:\/\/app.example.com'/,
+        ] as const,
+    ),
+    ['csrf that is not an object', { secret: SECRET, csrf: 'none' }, /csrf must be an object/],
+    [
+      'bindTo that is not an array',
+      { secret: SECRET, bindTo: 'user-agent' },
+      /bindTo must be an array, e.g. \['user-agent'\]/,
+    ],
+    ['bindTo with an unknown entry', { secret: SECRET, bindTo: ['ip'] }, /bindTo may only contain/],
+    [
+      'an unknown storeOutage',
+      { secret: SECRET, storeOutage: 'open' },
+      /storeOutage must be 'fail-closed' or 'anonymous'/,
+    ],
     ...[0, -1, 1.5, '2000', Number.NaN, Number.POSITIVE_INFINITY, true].map(
       (maxSessionBytes) =>
         [
@@ -185,6 +318,26 @@ describe('resolveSessionOptions: validation', () => {
     expect(error.problems).toHaveLength(expected.length);
   });
 
+  it('names every problem of every group in one error, field rules before cross-field rules', () => {
+    const error = problemsOf({
+      secret: SECRET,
+      bindTo: 'user-agent',
+      cookie: { name: '__Host-sid', secure: false },
+      csrf: { allowedOrigins: 'https://app.example.com' },
+      rotation: { every: '10s', grace: '1m' },
+      bruteForce: { maxFailures: 0, window: 0, trustProxy: -1 },
+    });
+    expect(error.problems).toEqual([
+      "bindTo must be an array, e.g. ['user-agent']",
+      "csrf.allowedOrigins must be a list of origins like 'https://app.example.com'",
+      'bruteForce.maxFailures must be a positive integer',
+      "bruteForce.window must be a positive duration such as '5m'",
+      'bruteForce.trustProxy must be the number of trusted proxies (0 or more)',
+      "cookie.name '__Host-sid' has a __Host-/__Secure- prefix, which requires cookie.secure: true",
+      'rotation.grace must be shorter than rotation.every',
+    ]);
+  });
+
   it('lists a missing secret and absolute < idle together', () => {
     expect(problemsOf({ idleTimeout: '10m', absoluteTimeout: '5m' }).problems).toEqual([
       expect.stringMatching(/secret is required/),
@@ -197,6 +350,48 @@ describe('resolveSessionOptions: validation', () => {
   it('rejects options that are not an object', () => {
     expect(problemsOf(undefined).message).toMatch(/options must be an object/);
     expect(problemsOf('secret').message).toMatch(/options must be an object/);
+  });
+});
+
+describe('crossFieldProblems', () => {
+  const crossOf = (options: Partial<SessionModuleOptions>) =>
+    crossFieldProblems(SessionOptionsSchema.from({ secret: SECRET, ...options }));
+
+  it('has nothing to say about the defaults, secure or not', () => {
+    expect(crossOf({})).toEqual([]);
+    expect(crossOf({ cookie: { secure: true } })).toEqual([]);
+    expect(crossOf({ cookie: { secure: true, domain: 'example.com' } })).toEqual([]);
+    expect(crossOf({ rotation: { every: '11s' } })).toEqual([]);
+  });
+
+  it('names each broken rule between fields', () => {
+    expect(
+      crossOf({
+        idleTimeout: '1h',
+        absoluteTimeout: '30m',
+        touchAfter: '2h',
+        cookie: { name: '__Host-x', secure: false, sameSite: 'none', path: '/app' },
+        rotation: { every: '5s' }, // the default grace (10 s) is longer
+      }),
+    ).toEqual([
+      'absoluteTimeout (1800000 ms) must not be shorter than idleTimeout (3600000 ms)',
+      'touchAfter (7200000 ms) must be shorter than idleTimeout (3600000 ms)',
+      "cookie.sameSite 'none' requires cookie.secure: true (browsers reject it otherwise)",
+      "cookie.name '__Host-x' has a __Host-/__Secure- prefix, which requires cookie.secure: true",
+      "cookie.name '__Host-x' has the __Host- prefix, which forbids cookie.domain and requires cookie.path '/'",
+      'rotation.grace must be shorter than rotation.every',
+    ]);
+  });
+
+  it('skips a rule whose inputs are invalid: their own validators name them', () => {
+    expect(
+      crossOf({
+        idleTimeout: 'soon',
+        absoluteTimeout: 1,
+        cookie: 'sid' as never,
+        rotation: { every: 'often', grace: '1h' },
+      }),
+    ).toEqual([]);
   });
 });
 
@@ -226,8 +421,8 @@ describe('SessionModule rejects app creation with the same error', () => {
 
   it('forRootAsync (useClass): compile() rejects', async () => {
     @Injectable()
-    class BadOptions {
-      create() {
+    class BadOptions implements SessionOptionsFactory {
+      createSessionOptions() {
         return BAD;
       }
     }

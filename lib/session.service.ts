@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import type { SessionEvent } from './events/session-event.js';
+import type { SessionEvent, SessionRevokedReason } from './events/session-event.js';
 import { SessionEvents } from './events/session-events.js';
 import { SessionEngine } from './session/session.engine.js';
 import { SessionStoreUnavailableException } from './session.exceptions.js';
@@ -99,7 +99,10 @@ export class SessionService {
     return entries.filter(({ record }) => this.endsAt(record.createdAt, record.lastSeenAt) > now);
   }
 
-  private async revokeEntry(entry: UserSessionEntry, reason: string): Promise<boolean> {
+  private async revokeEntry(
+    entry: UserSessionEntry,
+    reason: SessionRevokedReason,
+  ): Promise<boolean> {
     const { store, options } = this.engine;
     const revoked = await this.storeCall(() =>
       store.revoke(entry.key, Date.now(), options.endedRetentionMs),

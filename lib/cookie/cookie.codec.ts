@@ -23,7 +23,8 @@ export class SessionCookieCodec {
 
   /**
    * The raw value of the session cookie, or `undefined`. Never throws: any
-   * header, however malformed, just has no session cookie (DESIGN rule 10).
+   * header, however malformed, just has no session cookie (hostile input is
+   * never an error, only the absence of a session).
    * With duplicates the first wins, as browsers send the most specific first;
    * `readAll()` gives them all, for callers that must not trust the first.
    */

@@ -22,7 +22,8 @@ export interface VerifiedId {
 /**
  * Signs session IDs as `id.signature` with the first secret and verifies them
  * against every secret of the list, so secrets can be rotated without logging
- * anybody out (DESIGN rule 1).
+ * anybody out. Only an ID this module minted and signed is ever looked up: a
+ * client's own ID is never adopted.
  */
 export class CookieSigner {
   /** Secrets imported once as key objects: cheaper per HMAC than string keys. */

@@ -1,4 +1,4 @@
-import type { PlatformRequest } from '../http/http-binding.js';
+import type { PlatformRequest } from '../http/platform-request.js';
 
 /** Methods that must not change state, so need no CSRF check (RFC 9110 safe methods). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);

@@ -2,6 +2,7 @@ import { applyDecorators, SetMetadata, UseGuards } from '@nestjs/common';
 import { SessionGuard } from '../guards/session.guard.js';
 import { REQUIRE_SESSION_METADATA } from '../session.constants.js';
 import { parseDuration, type Duration } from '../utils/duration.js';
+import type { SessionRequirement } from './session-requirement.js';
 
 /** What `@RequireSession()` asks of a session. */
 export interface RequireSessionOptions {
@@ -9,12 +10,6 @@ export interface RequireSessionOptions {
   roles?: readonly string[];
   /** 401 `reauth_required` when the last log-in is older than this. */
   freshWithin?: Duration;
-}
-
-/** @internal The metadata as the guard reads it. */
-export interface SessionRequirement {
-  roles?: readonly string[];
-  freshWithinMs?: number;
 }
 
 /**

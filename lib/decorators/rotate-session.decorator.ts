@@ -1,7 +1,5 @@
 import {
-  applyDecorators,
   Injectable,
-  SetMetadata,
   UseInterceptors,
   type CallHandler,
   type ExecutionContext,
@@ -9,7 +7,6 @@ import {
 } from '@nestjs/common';
 import { from, switchMap, type Observable } from 'rxjs';
 import { SessionContexts } from '../http/session-contexts.js';
-import { ROTATE_SESSION_METADATA } from '../session.constants.js';
 
 /**
  * Marks the request so that its session ID is rotated at commit when the
@@ -30,8 +27,6 @@ export class RotateSessionInterceptor implements NestInterceptor {
 
 /** Rotates the session ID after the handler succeeds, keeping the data. */
 export function RotateSession(): MethodDecorator & ClassDecorator {
-  return applyDecorators(
-    SetMetadata(ROTATE_SESSION_METADATA, true),
-    UseInterceptors(RotateSessionInterceptor),
-  );
+  // No metadata: the interceptor marks the request itself, so nothing reads a flag.
+  return UseInterceptors(RotateSessionInterceptor);
 }

@@ -1,26 +1,49 @@
-/** Kinds of session lifecycle events. */
-export type SessionEventType =
-  | 'created'
-  | 'logged_in'
-  | 'rotated'
-  | 'destroyed'
-  | 'expired'
-  | 'revoked'
-  | 'hijack_suspected'
-  | 'brute_force_suspected'
-  | 'store_unavailable'
-  | 'store_recovered';
-
-/**
- * A lifecycle event, as emitted on `SessionService.events$`. It carries the
- * session's public `handle`, never its ID.
- */
-export interface SessionEvent {
-  type: SessionEventType;
+/** What every event carries. */
+interface SessionEventBase {
   /** Epoch ms. */
   at: number;
+  /** The session's public `handle` (as `listForUser()` shows it), never its ID. */
   handle?: string;
+  /** The session's user, once logged in. */
   userId?: string;
-  /** Why: for `hijack_suspected` (`user-agent`), `rotated` (`login`, `privilege`, `regenerate`, `route`), `expired` (`idle_timeout`, `absolute_timeout`), `revoked` (`user`, `all`). */
-  reason?: string;
 }
+
+/** Why a session was revoked: by `revoke()`, by `revokeAllForUser()`, or as a stolen cookie (`bindTo`). */
+export type SessionRevokedReason = 'user' | 'all' | 'hijack_suspected';
+
+/** Which rotation gave the session a new ID: `setRoles()`, `regenerate()`/`@RotateSession()`, or `rotation.every`. */
+export type SessionRotatedReason = 'privilege' | 'regenerate' | 'periodic';
+
+/**
+ * A lifecycle event, as emitted on `SessionService.events$`: one member per
+ * `type`, each with the `reason`s it can carry. It names the session by its
+ * public `handle`, never its ID.
+ */
+export type SessionEvent =
+  /** A session was written to the store for the first time. */
+  | (SessionEventBase & { type: 'created'; reason?: undefined })
+  /**
+   * `logIn()` was committed. `reason: 'login'` when it rotated an existing
+   * session; without a reason when the log-in created the session (then
+   * `created` comes first).
+   */
+  | (SessionEventBase & { type: 'logged_in'; reason?: 'login' })
+  /** The session got a new ID, keeping its data. */
+  | (SessionEventBase & { type: 'rotated'; reason: SessionRotatedReason })
+  /** `destroy()` (a logout) ended the session. */
+  | (SessionEventBase & { type: 'destroyed'; reason?: undefined })
+  /** A request found the session past its idle or absolute timeout. */
+  | (SessionEventBase & { type: 'expired'; reason: 'idle_timeout' | 'absolute_timeout' })
+  /** The session was ended by the app (`revoke()`, `revokeAllForUser()`) or as a stolen cookie. */
+  | (SessionEventBase & { type: 'revoked'; reason: SessionRevokedReason })
+  /** The session was presented by another User-Agent than the one it is bound to (it is revoked too). */
+  | (SessionEventBase & { type: 'hijack_suspected'; reason: 'user-agent' })
+  /** A client went past `bruteForce.maxFailures` cookies that do not verify (once per client and window). */
+  | (SessionEventBase & { type: 'brute_force_suspected'; reason: 'invalid_session_ids' })
+  /** The store stopped answering (once per outage, not per request). */
+  | (SessionEventBase & { type: 'store_unavailable'; reason?: undefined })
+  /** The store answers again after an outage. */
+  | (SessionEventBase & { type: 'store_recovered'; reason?: undefined });
+
+/** Kinds of session lifecycle events. */
+export type SessionEventType = SessionEvent['type'];

@@ -7,12 +7,19 @@ import {
   type OriginCheckRequest,
 } from '../csrf/origin-check.js';
 import { SessionContexts } from '../http/session-contexts.js';
-import type { RequestSession } from '../session/request-session.js';
+import { RequestSession } from '../session/request-session.js';
 import { SessionEngine } from '../session/session.engine.js';
+import type { SessionApi } from '../session/session.interface.js';
 import { CsrfForbiddenException } from '../session.exceptions.js';
 
 /** Header that carries the token (a cross-site form cannot set custom headers). */
 export const CSRF_HEADER = 'x-csrf-token';
+
+/**
+ * A request as the CSRF guards read it: its headers and method. Express and
+ * Fastify requests both fit; an override of a guard's checks receives this.
+ */
+export type CsrfRequest = OriginCheckRequest;
 
 /**
  * CSRF defence for unsafe methods, in depth:
@@ -35,7 +42,7 @@ export class CsrfGuard implements CanActivate {
 
   async canActivate(executionContext: ExecutionContext): Promise<boolean> {
     const context = this.contexts.fromExecutionContext(executionContext);
-    const request = executionContext.switchToHttp().getRequest<OriginCheckRequest>();
+    const request = executionContext.switchToHttp().getRequest<CsrfRequest>();
     if (isSafeMethod(request)) return true;
     if (!this.isAllowedOrigin(request))
       throw new CsrfForbiddenException('Cross-origin request refused');
@@ -46,18 +53,21 @@ export class CsrfGuard implements CanActivate {
   }
 
   /** Fetch Metadata and Origin checks; absent headers defer to the token. */
-  protected isAllowedOrigin(request: OriginCheckRequest): boolean {
+  protected isAllowedOrigin(request: CsrfRequest): boolean {
     return isAllowedOrigin(request, this.engine.options.csrfAllowedOrigins, (origin, req) =>
       this.isOwnOrigin(origin, req),
     );
   }
 
   /** The app's own origin: same host (and port) as the request was sent to. */
-  protected isOwnOrigin(origin: string, request: OriginCheckRequest): boolean {
+  protected isOwnOrigin(origin: string, request: CsrfRequest): boolean {
     return isHostOrigin(origin, request);
   }
 
-  protected hasValidToken(session: RequestSession, request: OriginCheckRequest): boolean {
+  /** Whether the `x-csrf-token` header is this session's current token (constant time). */
+  protected hasValidToken(session: SessionApi, request: CsrfRequest): boolean {
+    // The module hands out RequestSessions only; any other object has no secret to check against.
+    if (!(session instanceof RequestSession)) return false;
     return this.engine.csrf.verify(session, requestHeader(request, CSRF_HEADER));
   }
 }

@@ -1,12 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
-import type { OriginCheckRequest } from '../csrf/origin-check.js';
 import { SessionEvents } from '../events/session-events.js';
 import type { SessionContexts } from '../http/session-contexts.js';
 import { SessionEngine } from '../session/session.engine.js';
 import { CsrfForbiddenException } from '../session.exceptions.js';
 import { resolveSessionOptions } from '../session.options.js';
-import { CsrfGuard } from './csrf.guard.js';
+import { CsrfGuard, type CsrfRequest } from './csrf.guard.js';
 import { SameOriginGuard } from './same-origin.guard.js';
 
 const ALLOWED = 'https://app.example.com';
@@ -18,7 +17,7 @@ const engine = new SessionEngine(
   new SessionEvents(),
 );
 
-type Headers = OriginCheckRequest['headers'];
+type Headers = CsrfRequest['headers'];
 const contextOf = (method: string, headers: Headers) =>
   new ExecutionContextHost([{ method, headers: { host: 'api.example.com', ...headers } }, {}]);
 
@@ -100,7 +99,7 @@ describe('CsrfGuard origin checks (shared with SameOriginGuard)', () => {
         headers: { host: 'api.example.com', ...headers },
       });
     }
-    protected override isOwnOrigin(origin: string, request: OriginCheckRequest): boolean {
+    protected override isOwnOrigin(origin: string, request: CsrfRequest): boolean {
       return this.ownOrigin === undefined
         ? super.isOwnOrigin(origin, request)
         : origin === this.ownOrigin;

@@ -1,12 +1,8 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import {
-  isAllowedOrigin,
-  isHostOrigin,
-  isSafeMethod,
-  type OriginCheckRequest,
-} from '../csrf/origin-check.js';
+import { isAllowedOrigin, isHostOrigin, isSafeMethod } from '../csrf/origin-check.js';
 import { SessionEngine } from '../session/session.engine.js';
 import { CsrfForbiddenException } from '../session.exceptions.js';
+import type { CsrfRequest } from './csrf.guard.js';
 
 /**
  * Origin-only CSRF defence, for routes where there is no session to bind a
@@ -24,7 +20,7 @@ export class SameOriginGuard implements CanActivate {
   constructor(protected readonly engine: SessionEngine) {}
 
   canActivate(executionContext: ExecutionContext): boolean {
-    const request = executionContext.switchToHttp().getRequest<OriginCheckRequest>();
+    const request = executionContext.switchToHttp().getRequest<CsrfRequest>();
     if (isSafeMethod(request)) return true;
     if (!this.isAllowedOrigin(request)) {
       throw new CsrfForbiddenException('Cross-origin request refused');
@@ -33,14 +29,14 @@ export class SameOriginGuard implements CanActivate {
   }
 
   /** Fetch Metadata and Origin checks; a request with neither header passes. */
-  protected isAllowedOrigin(request: OriginCheckRequest): boolean {
+  protected isAllowedOrigin(request: CsrfRequest): boolean {
     return isAllowedOrigin(request, this.engine.options.csrfAllowedOrigins, (origin, req) =>
       this.isOwnOrigin(origin, req),
     );
   }
 
   /** The app's own origin: same host (and port) as the request was sent to. */
-  protected isOwnOrigin(origin: string, request: OriginCheckRequest): boolean {
+  protected isOwnOrigin(origin: string, request: CsrfRequest): boolean {
     return isHostOrigin(origin, request);
   }
 }

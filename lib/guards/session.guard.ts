@@ -1,6 +1,6 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { SessionRequirement } from '../decorators/require-session.decorator.js';
+import type { SessionRequirement } from '../decorators/session-requirement.js';
 import { SessionContexts } from '../http/session-contexts.js';
 import type { SessionApi } from '../session/session.interface.js';
 import type { RequestSession } from '../session/request-session.js';

@@ -1,4 +1,4 @@
-import type { PlatformRequest } from './http-binding.js';
+import type { PlatformRequest } from './platform-request.js';
 
 interface SocketLike {
   remoteAddress?: string;

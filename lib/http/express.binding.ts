@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { commitFailureResponse, type CommitFailureResponse } from './commit-failure.js';
-import type { HttpBinding } from './http-binding.js';
-import type { SessionRequestContext } from './session-request-context.js';
+import type { HttpBinding, PendingCommit } from './http-binding.js';
 
 type Method = (...args: unknown[]) => unknown;
 
@@ -39,7 +38,7 @@ class ResponseGate {
 
   constructor(
     private readonly binding: ExpressBinding,
-    private readonly context: SessionRequestContext,
+    private readonly context: PendingCommit,
     private readonly res: ExpressResponse,
     private readonly release: () => void,
   ) {}
@@ -159,7 +158,7 @@ function applyHeadHeaders(res: ExpressResponse, headers: unknown): void {
  * `write()` or `end()` (from a return value, a redirect, an exception filter
  * or an `@Res()` handler alike) waits for the commit, which adds its
  * Set-Cookie while the headers are still open, then the held calls run in
- * order (DESIGN rule 7).
+ * order: the session is saved before any byte of the response goes out.
  *
  * `writeHead`/`write`/`end` are wrapped once on the app's response
  * prototype, with gates kept in a WeakMap: patching each response object
@@ -202,7 +201,7 @@ export class ExpressBinding implements HttpBinding {
     Object.defineProperty((instance as ExpressApp).request, key, { value });
   }
 
-  gate(context: SessionRequestContext, response: unknown): void {
+  gate(context: PendingCommit, response: unknown): void {
     const gates = this.gates;
     const res = response as ExpressResponse & object;
     gates.set(res, new ResponseGate(this, context, res, () => gates.delete(res)));

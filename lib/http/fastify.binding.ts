@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { commitFailureResponse } from './commit-failure.js';
-import type { ContextLookup, HttpBinding, PlatformRequest } from './http-binding.js';
+import type { ContextLookup, HttpBinding } from './http-binding.js';
+import type { PlatformRequest } from './platform-request.js';
 
 /** The parts of a Fastify reply this binding uses. */
 interface FastifyReply {
@@ -35,8 +36,9 @@ interface FastifyInstance {
 /**
  * Fastify's `onSend` hook runs before every response is written, whoever
  * sends it (a return value, a redirect, an exception filter, an `@Res()`
- * handler), so one hook commits the session before it goes out (DESIGN
- * rule 7). Requests that never touched their session pass straight through.
+ * handler), so one hook commits the session before any byte of the
+ * response goes out: the client never sees an answer whose session was not
+ * saved. Requests that never touched their session pass straight through.
  */
 export class FastifyBinding implements HttpBinding {
   private readonly logger = new Logger('SessionModule');

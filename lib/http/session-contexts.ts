@@ -3,7 +3,8 @@ import type { HttpAdapterHost } from '@nestjs/core';
 import { SessionEngine } from '../session/session.engine.js';
 import { ExpressBinding } from './express.binding.js';
 import { FastifyBinding } from './fastify.binding.js';
-import type { HttpBinding, PlatformRequest } from './http-binding.js';
+import type { HttpBinding } from './http-binding.js';
+import type { PlatformRequest } from './platform-request.js';
 import { SessionRequestContext } from './session-request-context.js';
 
 /** Where a request keeps its session context (a symbol: invisible to JSON and other code). */
@@ -31,7 +32,8 @@ const NOT_BOUND =
 
 /**
  * Hands out the per-request session context, created on first use: a
- * request that never asks for its session costs nothing (DESIGN rule 3).
+ * request that never asks for its session costs nothing: no context, no
+ * cookie parsing, no store call.
  */
 @Injectable()
 export class SessionContexts {

@@ -11,7 +11,7 @@ import {
 import { SessionStoreUnavailableError } from '../stores/store-outage.js';
 import { clientIp } from './client-ip.js';
 import type { HttpBinding } from './http-binding.js';
-import type { PlatformRequest } from './http-binding.js';
+import type { PlatformRequest } from './platform-request.js';
 
 /**
  * One request's link to its session: loads it at most once, on first use,

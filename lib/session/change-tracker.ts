@@ -3,7 +3,8 @@ import { assertSessionFits, entryBytes, SizeChange } from './session-size.js';
 
 /**
  * Session data as top-level keys, kept in serialized form until read, with
- * enough bookkeeping to write back only what changed (DESIGN rule 6).
+ * enough bookkeeping to write back only what changed: an unchanged session is
+ * not rewritten, and two requests writing different keys both survive.
  *
  * A value can only change if the app got hold of it, so only keys that were
  * read or written are re-serialized at commit; a deep mutation

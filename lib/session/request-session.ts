@@ -297,7 +297,8 @@ export class RequestSession implements SessionApi, CommitFacts, CsrfSecretHolder
   // ---- what the committer reads (CommitFacts) ----
 
   /** ID, key and record as loaded or last committed; `undefined` while not in the store. */
-  get inStore(): { readonly id: string; readonly key: string; readonly record: SessionRecord } | undefined {
+  get inStore():
+    { readonly id: string; readonly key: string; readonly record: SessionRecord } | undefined {
     return this.stored;
   }
 

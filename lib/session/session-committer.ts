@@ -4,7 +4,12 @@ import type { SessionEvents } from '../events/session-events.js';
 import { isLiveRecord } from '../stores/session-record.js';
 import type { RotateOptions, SessionStore } from '../stores/session-store.interface.js';
 import { SessionStoreUnavailableError, type StoreOutageMonitor } from '../stores/store-outage.js';
-import { planCommit, type CommitPlan, type RotationKind, type RouteOutcome } from './commit-plan.js';
+import {
+  planCommit,
+  type CommitPlan,
+  type RotationKind,
+  type RouteOutcome,
+} from './commit-plan.js';
 import { CommitRefusal } from './commit-refusal.js';
 import { ROTATED_AT_KEY } from './internal-keys.js';
 import type { RequestSession } from './request-session.js';
@@ -124,7 +129,8 @@ export class SessionCommitter {
     if (outcome.status === 'gone') throw this.ended(session, now);
     session.committedAs(id, key, record);
     const { handle, userId } = record;
-    events.emit({ type: kind === 'login' ? 'logged_in' : 'rotated', handle, userId, reason: kind });
+    if (kind === 'login') events.emit({ type: 'logged_in', handle, userId, reason: kind });
+    else events.emit({ type: 'rotated', handle, userId, reason: kind });
     return [this.cookieFor(id, record.createdAt, now)];
   }
 

@@ -12,7 +12,7 @@ export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 const random = new RandomPool();
 
-/** Mints a fresh session ID (DESIGN rule 1). */
+/** Mints a fresh session ID: IDs come from here only, never from a client. */
 export function generateSessionId(): string {
   return random.base64url(32);
 }

@@ -1,11 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { runSessionStoreContract } from '../../test/stores/session-store.contract.js';
+import { runSessionStoreContract } from '../testing/index.js';
 import { MemoryStore } from './memory.store.js';
 import type { SessionRecord } from './session-record.js';
 
-runSessionStoreContract('MemoryStore', async () => {
-  const store = new MemoryStore();
-  return { store, close: () => store.close() };
+runSessionStoreContract({
+  name: 'MemoryStore',
+  createStore: () => new MemoryStore(),
+  describe,
+  it,
 });
 
 const rec = (): SessionRecord => ({ handle: 'h', createdAt: 1, lastSeenAt: 1, data: {} });

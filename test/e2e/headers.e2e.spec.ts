@@ -165,7 +165,6 @@ describe.each(PLATFORMS)('headers and ID sources (%s)', (platform) => {
   });
 });
 
-
 describe('forbidden session keys (unit)', () => {
   const timeouts = { idleTimeoutMs: 60_000, absoluteTimeoutMs: 120_000 };
 

@@ -172,11 +172,12 @@ class WriteHeadAppModule {
 }
 
 /**
- * DESIGN rule 7 for handlers that write the head themselves: on Express,
- * `res.writeHead()` fixes status and headers, so it is held with the
- * response's `write()`/`end()` until the session commit has added its
- * Set-Cookie (or replaced the answer by a 503). Fastify's equivalent, a
- * reply with its head set at once, goes through its onSend hook.
+ * The session is saved before the response goes out, also for handlers that
+ * write the head themselves: on Express, `res.writeHead()` fixes status and
+ * headers, so it is held with the response's `write()`/`end()` until the
+ * session commit has added its Set-Cookie (or replaced the answer by a 503).
+ * Fastify's equivalent, a reply with its head set at once, goes through its
+ * onSend hook.
  */
 describe.each(PLATFORMS)('a head written by the handler (%s)', (platform) => {
   const store = new SlowStore();

@@ -12,7 +12,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const key = () => randomBytes(32).toString('base64url');
 const user = () => `user-${randomBytes(6).toString('hex')}`;
 const prefix = () => `bounds:${randomBytes(4).toString('hex')}:`;
-/** A record as test/stores/session-store.contract.ts builds them. */
+/** A record as the store contract (lib/testing/contract) builds them. */
 const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => {
   const now = Date.now();
   return {

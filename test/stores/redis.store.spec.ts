@@ -10,7 +10,7 @@ import {
   type RedisClusterServers,
   type RedisServer,
 } from '../support/redis-servers.js';
-import { runSessionStoreContract } from './session-store.contract.js';
+import { runSessionStoreContract } from '../../lib/testing/index.js';
 
 const HOUR = 3_600_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -59,38 +59,70 @@ async function nodeRedisClient(server: RedisServer) {
   return client;
 }
 
-runSessionStoreContract('RedisStore (ioredis, standalone)', async () => {
-  const client = new Redis((await shared.get()).url, ioredisOptions);
-  const store = new RedisStore({ client, prefix: prefix() });
-  return { store, close: async () => void (await store.close(), await client.quit()) };
+// Each contract case gets a store of its own under a fresh prefix, on a client
+// it opens and closes (so no client outlives the servers stopped at the end).
+runSessionStoreContract({
+  name: 'RedisStore (ioredis, standalone)',
+  createStore: async () => {
+    const client = new Redis((await shared.get()).url, ioredisOptions);
+    return Object.assign(new RedisStore({ client, prefix: prefix() }), {
+      quit: () => client.quit(),
+    });
+  },
+  destroyStore: async (store) => void (await store.close(), await store.quit()),
+  describe,
+  it,
 });
 
-runSessionStoreContract('RedisStore (ioredis, 3-master Cluster)', async () => {
-  const client = clusterClient(await cluster.get());
-  const store = new RedisStore({ client, prefix: prefix() });
-  return { store, close: async () => void (await store.close(), await client.quit()) };
+runSessionStoreContract({
+  name: 'RedisStore (ioredis, 3-master Cluster)',
+  createStore: async () => {
+    const client = clusterClient(await cluster.get());
+    return Object.assign(new RedisStore({ client, prefix: prefix() }), {
+      quit: () => client.quit(),
+    });
+  },
+  destroyStore: async (store) => void (await store.close(), await store.quit()),
+  describe,
+  it,
 });
 
-runSessionStoreContract('RedisStore (node-redis, standalone)', async () => {
-  const client = await nodeRedisClient(await shared.get());
-  const store = new RedisStore({ client, prefix: prefix() });
-  return { store, close: async () => void (await store.close(), await client.close()) };
+runSessionStoreContract({
+  name: 'RedisStore (node-redis, standalone)',
+  createStore: async () => {
+    const client = await nodeRedisClient(await shared.get());
+    return Object.assign(new RedisStore({ client, prefix: prefix() }), {
+      quit: () => client.close(),
+    });
+  },
+  destroyStore: async (store) => void (await store.close(), await store.quit()),
+  describe,
+  it,
 });
 
-runSessionStoreContract('RedisStore (node-redis, 3-master Cluster)', async () => {
-  const servers = await cluster.get();
-  const client = createCluster({
-    rootNodes: servers.nodes.map((node) => ({ url: `redis://${node.host}:${node.port}` })),
-  });
-  client.on('error', () => {});
-  await client.connect();
-  const store = new RedisStore({ client, prefix: prefix() });
-  return { store, close: async () => void (await store.close(), await client.close()) };
+runSessionStoreContract({
+  name: 'RedisStore (node-redis, 3-master Cluster)',
+  createStore: async () => {
+    const servers = await cluster.get();
+    const client = createCluster({
+      rootNodes: servers.nodes.map((node) => ({ url: `redis://${node.host}:${node.port}` })),
+    });
+    client.on('error', () => {});
+    await client.connect();
+    return Object.assign(new RedisStore({ client, prefix: prefix() }), {
+      quit: () => client.close(),
+    });
+  },
+  destroyStore: async (store) => void (await store.close(), await store.quit()),
+  describe,
+  it,
 });
 
-runSessionStoreContract('RedisStore (store-owned client from url)', async () => {
-  const store = new RedisStore({ url: (await shared.get()).url, prefix: prefix() });
-  return { store, close: () => store.close() };
+runSessionStoreContract({
+  name: 'RedisStore (store-owned client from url)',
+  createStore: async () => new RedisStore({ url: (await shared.get()).url, prefix: prefix() }),
+  describe,
+  it,
 });
 
 const STORE_COMMANDS = new Set(['evalsha', 'eval', 'hgetall', 'zrange', 'zrem', 'script']);

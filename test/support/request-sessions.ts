@@ -1,8 +1,5 @@
 import { CsrfTokens } from '../../lib/csrf/csrf-tokens.js';
-import {
-  RequestSession,
-  type SessionRequestHooks,
-} from '../../lib/session/request-session.js';
+import { RequestSession, type SessionRequestHooks } from '../../lib/session/request-session.js';
 import { SessionTiming } from '../../lib/session/session-timing.js';
 
 /** Hooks that do nothing: for unit tests about a session's own rules. */

@@ -131,22 +131,26 @@ end
   enforce_max: `
 -- Revokes the oldest live sessions of a user beyond max (current excluded),
 -- pruning dead entries on the way. Nothing to do (the usual case) costs one
--- ZCARD. At most ENFORCE_SCAN entries are read per call, so that an index
--- that grew before a cap existed cannot block Redis: then only the oldest
--- of those are judged, and later log-ins finish the job.
+-- ZCARD. Only the oldest (excess + ENFORCE_SLACK) entries are read, so a
+-- user at the cap pays a few reads per log-in, not one per session: dead
+-- entries among them are pruned first, then the oldest live ones are
+-- revoked while the index is still over the cap. (A dead entry beyond that
+-- window still counts, so a live session may go one log-in early; the
+-- window makes that rare, and later log-ins and listings prune the rest.)
 local function enforce_max(prefix, idx, user, current, max)
-  if redis.call('ZCARD', idx) <= max then return end
+  local excess = redis.call('ZCARD', idx) - max
+  if excess <= 0 then return end
   local live = {}
-  for _, m in ipairs(redis.call('ZRANGE', idx, 0, ENFORCE_SCAN - 1)) do
+  for _, m in ipairs(redis.call('ZRANGE', idx, 0, math.min(excess + ENFORCE_SLACK, ENFORCE_SCAN) - 1)) do
     if m ~= current then
       if live_user(prefix .. m) == user then
         live[#live + 1] = m
       else
         redis.call('ZREM', idx, m)
+        excess = excess - 1
       end
     end
   end
-  local excess = redis.call('ZCARD', idx) - max
   local revoked_at = now_ms()
   for j = 1, math.min(excess, #live) do
     tombstone(prefix .. live[j], revoked_at, nil)
@@ -204,9 +208,13 @@ function helpersFor(body: string): string {
 /** Index entries read per script call by LIST, REVOKE_ALL and the cap check. */
 export const INDEX_BATCH = 200;
 const ENFORCE_SCAN = 1_000;
+/** Entries read beyond the excess when enforcing the cap (see enforce_max). */
+const ENFORCE_SLACK = 16;
 
 function script(name: string, body: string): LuaScript {
-  const constants = `local INDEX_BATCH = ${INDEX_BATCH}\nlocal ENFORCE_SCAN = ${ENFORCE_SCAN}\n`;
+  const constants =
+    `local INDEX_BATCH = ${INDEX_BATCH}\nlocal ENFORCE_SCAN = ${ENFORCE_SCAN}\n` +
+    `local ENFORCE_SLACK = ${ENFORCE_SLACK}\n`;
   const source = `${constants}${helpersFor(body)}\n${body}`;
   return { name, source, sha: createHash('sha1').update(source).digest('hex') };
 }

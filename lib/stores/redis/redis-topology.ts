@@ -1,0 +1,156 @@
+import {
+  isLiveRecord,
+  type SessionPatch,
+  type SessionRecord,
+  type UserSessionEntry,
+} from '../session-record.js';
+import {
+  MAX_FORWARD_HOPS,
+  type RotateOptions,
+  type RotateOutcome,
+} from '../session-store.interface.js';
+import { runScript, type RedisDriver } from './redis-driver.js';
+import { REVOKE } from './redis.scripts.js';
+import { DATA_FIELD_PREFIX, decodeRecord } from './session-hash.js';
+
+/**
+ * Bounds one call by the store's `operationTimeoutMs` and wraps its errors
+ * (RedisStore's `run`). A topology decides what one call is: standalone
+ * bounds each batch of a listing on its own, Cluster the whole walk.
+ */
+export type Bounded = <T>(work: () => Promise<T>) => Promise<T>;
+
+/** A rotation that moves a live session: `expectHandle` is given. */
+export type ConditionalRotate = RotateOptions & { expectHandle: string };
+
+/**
+ * The store operations whose Redis commands differ by topology. RedisStore
+ * picks one implementation in its constructor (standalone.operations.ts or
+ * cluster.operations.ts) and bounds every call; `get` and
+ * `incrementCounter` send the same command on both, so the store runs them
+ * itself.
+ */
+export interface RedisTopologyOperations {
+  /** set, and a log-in's rotate (`oldKey`: the session it replaces, deleted). */
+  put(key: string, oldKey: string | undefined, record: SessionRecord, ttlMs: number): Promise<void>;
+  update(key: string, patch: SessionPatch, ttlMs: number): Promise<boolean>;
+  rotate(
+    oldKey: string,
+    newKey: string,
+    record: SessionRecord,
+    ttlMs: number,
+    options: ConditionalRotate,
+  ): Promise<RotateOutcome>;
+  destroy(key: string): Promise<void>;
+  revoke(key: string, revokedAt: number, ttlMs: number): Promise<boolean>;
+  listForUser(userId: string, bounded: Bounded): Promise<UserSessionEntry[]>;
+  revokeAllForUser(
+    userId: string,
+    revokedAt: number,
+    ttlMs: number,
+    exceptKey: string | undefined,
+    bounded: Bounded,
+  ): Promise<number>;
+}
+
+/** What both topologies are built from. */
+export interface RedisTopologySettings {
+  readonly driver: RedisDriver;
+  /** The store's key prefix: sessions are `<prefix><key>`, indexes `<prefix>user:<userId>`. */
+  readonly prefix: string;
+  readonly maxSessionsPerUser: number;
+}
+
+/**
+ * How long a user index outlives the sessions it lists (each session records
+ * this horizon and extends it when its own TTL would pass it), so that a
+ * sliding session never outlives its index entry and an index extension is
+ * rarely needed (once per day of activity).
+ */
+const INDEX_GRACE_MS = 24 * 3_600_000;
+
+/** One HGETALL; anything but a hash this store wrote reads as no session. */
+export async function readSession(driver: RedisDriver, k: string): Promise<SessionRecord | null> {
+  try {
+    return decodeRecord(await driver.send(['HGETALL', k], k));
+  } catch (error) {
+    if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return null;
+    throw error;
+  }
+}
+
+/** UPDATE's ARGV from its sixth on: lastSeenAt, n, n field/value values, fields to delete. */
+export function patchArgs(patch: SessionPatch): string[] {
+  const pairs: string[] = [];
+  for (const [name, value] of Object.entries(patch.set ?? {}))
+    pairs.push(DATA_FIELD_PREFIX + name, value);
+  const unset = (patch.unset ?? []).map((name) => DATA_FIELD_PREFIX + name);
+  const lastSeenAt = patch.lastSeenAt === undefined ? '' : String(patch.lastSeenAt);
+  return [lastSeenAt, String(pairs.length), ...pairs, ...unset];
+}
+
+/** ROTATE's and MOVE's forward arguments: expected handle, forward ms, readable until. */
+export function forwardArgs(options: ConditionalRotate): string[] {
+  return [
+    options.expectHandle,
+    String(Math.max(0, Math.ceil(options.forwardMs))),
+    options.readableUntil === undefined ? '' : String(options.readableUntil),
+  ];
+}
+
+/** The user a record is indexed under ('' for none: anonymous, a tombstone or a forward). */
+export function indexedUser(record: SessionRecord): string {
+  return record.userId !== undefined && isLiveRecord(record) ? record.userId : '';
+}
+
+/** A ROTATE or MOVE reply: { 1, _ } rotated, { 2, member } moved, { 0, _ } gone. */
+export function rotateOutcome(reply: unknown): RotateOutcome {
+  if (!Array.isArray(reply)) throw new Error('unexpected reply to rotate');
+  if (reply[0] === 1) return { status: 'rotated' };
+  const to = asString(reply[1]);
+  if (reply[0] === 2 && to) return { status: 'moved', to };
+  return { status: 'gone' };
+}
+
+export function toTtl(ttlMs: number): number {
+  return Math.max(1, Math.ceil(ttlMs));
+}
+
+export function keepFor(ttlMs: number): number {
+  return toTtl(ttlMs) + INDEX_GRACE_MS;
+}
+
+export function asString(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return null;
+}
+
+/**
+ * Revokes the session under `key` or, on a forward, the one it leads to
+ * (`inline`: the script also unindexes it, standalone only). Answers the key
+ * and user of the session revoked, or null (none was live).
+ */
+export async function revokeFollowing(
+  { driver, prefix }: RedisTopologySettings,
+  inline: string,
+  key: string,
+  revokedAt: string,
+  ttl: string,
+  onlyUser: string,
+): Promise<{ key: string; user: string } | null> {
+  let target = key;
+  for (let hops = 0; hops <= MAX_FORWARD_HOPS; hops++) {
+    const reply = await runScript(
+      driver,
+      REVOKE,
+      [prefix + target],
+      [inline, prefix, target, revokedAt, ttl, onlyUser],
+    );
+    if (!Array.isArray(reply)) throw new Error('unexpected reply to revoke');
+    const info = asString(reply[1]) ?? '';
+    if (reply[0] !== 2) return reply[0] === 1 ? { key: target, user: info } : null;
+    target = info;
+  }
+  return null;
+}
