@@ -46,6 +46,10 @@ export { SessionTooLargeException } from './session.exceptions.js';
 /** Stores. */
 export { SessionStore } from './stores/session-store.interface.js';
 export type { SessionRecord, SessionPatch, UserSessionEntry } from './stores/session-record.js';
+/** What a store's `rotate()` takes and answers (the conditional ID change). */
+export type { RotateOptions, RotateOutcome } from './stores/session-store.interface.js';
+/** The reasons carried by `revoked` and `rotated` events. */
+export type { SessionRevokedReason, SessionRotatedReason } from './events/session-event.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.store.js';
 /** Redis (ioredis, standalone or Cluster; node-redis clients too). ioredis is loaded only when used. */
 export { RedisStore, RedisStoreError, type RedisStoreOptions } from './stores/redis.store.js';
