@@ -41,6 +41,30 @@ export {
   TooManyInvalidSessionsException,
   type SessionErrorReason,
 } from './session.exceptions.js';
+/** Access tokens: signing/verification (jose), the bearer guard and `@AccessToken()`. */
+export {
+  TokenService,
+  ACCESS_TOKEN_TYPE,
+  type AccessTokenSubject,
+  type IssuedAccessToken,
+  type PublicJwks,
+} from './tokens/token.service.js';
+export { AccessTokenGuard } from './guards/access-token.guard.js';
+export { AccessToken } from './decorators/access-token.decorator.js';
+/** The verified token's principal, and the error `verifyAccessToken()` throws. */
+export type { AccessTokenPrincipal } from './tokens/access-token-principal.js';
+export {
+  TokenVerificationError,
+  TokensNotConfiguredError,
+  type TokenFailureReason,
+} from './tokens/token.errors.js';
+/** 401 from AccessTokenGuard (`token_missing`, `token_invalid`, `token_expired`). */
+export {
+  AccessTokenUnauthorizedException,
+  type AccessTokenFailureReason,
+} from './session.exceptions.js';
+/** The `tokens` group of SessionModuleOptions. */
+export type { SessionTokenOptions, SessionTokenKeySet } from './session.options.js';
 /** 413 `session_too_large`: a write would take the session's data over `maxSessionBytes`. */
 export { SessionTooLargeException } from './session.exceptions.js';
 /** Stores. */

@@ -10,7 +10,8 @@ export type SessionErrorReason =
   | 'too_many_invalid_sessions'
   | 'store_unavailable'
   | 'session_too_large'
-  | 'session_conflict';
+  | 'session_conflict'
+  | AccessTokenFailureReason;
 
 /** Seconds a client is told to wait (Retry-After) while the store is down. */
 export const STORE_RETRY_AFTER_SECONDS = 2;
@@ -105,6 +106,26 @@ export class SessionTooLargeException extends HttpException {
         reason: 'session_too_large',
       },
       HttpStatus.PAYLOAD_TOO_LARGE,
+    );
+  }
+}
+
+/** The 401 reasons of `AccessTokenGuard`. */
+export type AccessTokenFailureReason = 'token_missing' | 'token_invalid' | 'token_expired';
+
+/** 401 from `AccessTokenGuard`: no bearer token, or one that does not verify (see `reason`). */
+export class AccessTokenUnauthorizedException extends HttpException {
+  constructor(
+    readonly reason: AccessTokenFailureReason,
+    message = reason === 'token_missing'
+      ? 'A bearer access token is required'
+      : reason === 'token_expired'
+        ? 'The access token has expired'
+        : 'The access token is invalid',
+  ) {
+    super(
+      { statusCode: HttpStatus.UNAUTHORIZED, message, error: 'Unauthorized', reason },
+      HttpStatus.UNAUTHORIZED,
     );
   }
 }

@@ -10,6 +10,7 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import { RotateSessionInterceptor } from './decorators/rotate-session.decorator.js';
 import { SessionEvents } from './events/session-events.js';
+import { AccessTokenGuard } from './guards/access-token.guard.js';
 import { CsrfGuard } from './guards/csrf.guard.js';
 import { SameOriginGuard } from './guards/same-origin.guard.js';
 import { SessionGuard } from './guards/session.guard.js';
@@ -21,6 +22,7 @@ import { resolveSessionOptions, type ResolvedSessionOptions } from './session.op
 import { SessionService } from './session.service.js';
 import { MemoryStore } from './stores/memory.store.js';
 import { SessionStore } from './stores/session-store.interface.js';
+import { TokenService } from './tokens/token.service.js';
 
 let warnedMemoryStoreInProduction = false;
 
@@ -55,6 +57,9 @@ let warnedMemoryStoreInProduction = false;
     CsrfGuard,
     SameOriginGuard,
     RotateSessionInterceptor,
+    // Always provided (forRootAsync options are known only at runtime): TokenService throws on use without `tokens`.
+    TokenService,
+    AccessTokenGuard,
   ],
   exports: [
     CsrfGuard,
@@ -65,6 +70,8 @@ let warnedMemoryStoreInProduction = false;
     SessionStore,
     SessionGuard,
     RotateSessionInterceptor,
+    TokenService,
+    AccessTokenGuard,
   ],
 })
 export class SessionModule

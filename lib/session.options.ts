@@ -2,6 +2,7 @@ import { validateSync, type ValidationError } from 'class-validator';
 import { crossFieldProblems } from './options/cross-field-rules.js';
 import type { SessionCookieOptions } from './options/cookie-options.js';
 import { SessionOptionsSchema, type SessionModuleOptions } from './options/session-options.js';
+import { resolveTokenOptions, type ResolvedTokenOptions } from './options/token-options.js';
 import { SessionOptionsError } from './session.errors.js';
 import { MemoryStore } from './stores/memory.store.js';
 import type { SessionStore } from './stores/session-store.interface.js';
@@ -13,6 +14,11 @@ export type { SessionCookieOptions } from './options/cookie-options.js';
 export type { SessionCsrfOptions } from './options/csrf-options.js';
 export type { SessionRotationOptions } from './options/rotation-options.js';
 export type { SessionModuleOptions } from './options/session-options.js';
+export type {
+  SessionTokenOptions,
+  SessionTokenKeySet,
+  ResolvedTokenOptions,
+} from './options/token-options.js';
 
 /** The options after validation and defaults; what the rest of the module reads. */
 export interface ResolvedSessionOptions {
@@ -33,6 +39,8 @@ export interface ResolvedSessionOptions {
   bruteForce: { maxFailures: number; windowMs: number; trustProxy: number } | undefined;
   maxSessionBytes: number;
   cookie: Required<Omit<SessionCookieOptions, 'domain'>> & { domain?: string };
+  /** Access-token settings; absent when `tokens` is not configured. */
+  tokens?: ResolvedTokenOptions;
 }
 
 const ENDED_RETENTION_MS = 60_000;
@@ -88,6 +96,7 @@ function resolved(options: SessionOptionsSchema): ResolvedSessionOptions {
       : undefined,
     rotation: rotation && { everyMs: ms(rotation.every), graceMs: ms(rotation.grace) },
     maxSessionBytes: options.maxSessionBytes,
+    tokens: options.tokens && resolveTokenOptions(options.tokens),
     cookie: {
       name: cookie.name!,
       secure: cookie.secure,

@@ -6,6 +6,7 @@ import { CookieOptionsSchema, type SessionCookieOptions } from './cookie-options
 import { CsrfOptionsSchema, type SessionCsrfOptions } from './csrf-options.js';
 import { IsDuration, IsPositiveInteger, IsSecret, IsSessionStore } from './option-validators.js';
 import { RotationOptionsSchema, type SessionRotationOptions } from './rotation-options.js';
+import { TokenOptionsSchema, type SessionTokenOptions } from './token-options.js';
 import { optionGroup, withDefaults } from './with-defaults.js';
 
 /**
@@ -88,6 +89,12 @@ export interface SessionModuleOptions {
   maxSessionBytes?: number;
   /** `CsrfGuard` settings. */
   csrf?: SessionCsrfOptions;
+  /**
+   * Bearer access tokens (`TokenService`, `AccessTokenGuard`): signing keys,
+   * `issuer`, `audience`, lifetimes. Default: off (TokenService then throws
+   * on use).
+   */
+  tokens?: SessionTokenOptions;
 }
 
 /**
@@ -149,6 +156,10 @@ export class SessionOptionsSchema {
   @ValidateNested({ message: 'bruteForce must be false or an object such as { maxFailures: 100 }' })
   bruteForce: BruteForceOptionsSchema | false = new BruteForceOptionsSchema();
 
+  @IsOptional()
+  @ValidateNested({ message: 'tokens must be an object such as { secret, issuer, audience }' })
+  tokens?: TokenOptionsSchema;
+
   /**
    * `given` merged over the defaults, group by group, derived defaults
    * included; not yet validated, so a field may still hold what was given
@@ -162,6 +173,10 @@ export class SessionOptionsSchema {
       given.rotation === undefined || given.rotation === null
         ? undefined
         : optionGroup(given.rotation, () => new RotationOptionsSchema());
+    options.tokens =
+      given.tokens === undefined || given.tokens === null
+        ? undefined
+        : optionGroup(given.tokens, () => new TokenOptionsSchema());
     options.bruteForce =
       given.bruteForce === false
         ? false

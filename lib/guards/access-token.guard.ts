@@ -1,0 +1,63 @@
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { AccessTokenUnauthorizedException } from '../session.exceptions.js';
+import {
+  ACCESS_TOKEN_PRINCIPAL,
+  type AccessTokenPrincipal,
+  type PrincipalHolder,
+} from '../tokens/access-token-principal.js';
+import { TokenVerificationError } from '../tokens/token.errors.js';
+import { TokenService } from '../tokens/token.service.js';
+
+/** `Bearer <token>`: scheme case-insensitive (RFC 9110 §11.1), exactly one b64token (RFC 6750 §2.1). */
+const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+/** The scheme with a credential after it; `Bearer` alone carries no token. */
+const BEARER_SCHEME = /^bearer +\S/i;
+
+interface HeaderHolder {
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/**
+ * Lets a request through only with a valid `Authorization: Bearer` access
+ * token, and leaves its principal for `@AccessToken()`; otherwise 401 with
+ * `reason` `token_missing`, `token_invalid` or `token_expired`.
+ */
+@Injectable()
+export class AccessTokenGuard implements CanActivate {
+  constructor(protected readonly tokens: TokenService) {}
+
+  async canActivate(executionContext: ExecutionContext): Promise<boolean> {
+    if (executionContext.getType() !== 'http') {
+      throw new Error(
+        `AccessTokenGuard works in HTTP requests only, not in '${executionContext.getType()}' contexts.`,
+      );
+    }
+    const request = executionContext.getArgByIndex<HeaderHolder & PrincipalHolder>(0);
+    const token = this.extractToken(request);
+    (request as PrincipalHolder)[ACCESS_TOKEN_PRINCIPAL] = await this.verify(token);
+    return true;
+  }
+
+  /** The bearer token of the request; 401 `token_missing` without one, `token_invalid` if malformed. */
+  protected extractToken(request: HeaderHolder): string {
+    const header = request.headers.authorization;
+    if (typeof header !== 'string' || !BEARER_SCHEME.test(header.trimStart())) {
+      throw new AccessTokenUnauthorizedException('token_missing');
+    }
+    const match = BEARER.exec(header.trim());
+    if (!match) throw new AccessTokenUnauthorizedException('token_invalid');
+    return match[1];
+  }
+
+  /** The principal of `token`, or the 401 its failure calls for. */
+  protected async verify(token: string): Promise<AccessTokenPrincipal> {
+    try {
+      return await this.tokens.verifyAccessToken(token);
+    } catch (error) {
+      if (error instanceof TokenVerificationError) {
+        throw new AccessTokenUnauthorizedException(error.reason);
+      }
+      throw error;
+    }
+  }
+}
