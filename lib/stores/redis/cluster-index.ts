@@ -24,17 +24,21 @@ export class ClusterUserIndex {
 
   /**
    * The index in score order (oldest first), split into live sessions and
-   * dead members; read in batches of {@link INDEX_BATCH}.
+   * dead members; read in batches of {@link INDEX_BATCH}, the `limit`
+   * oldest entries only when given.
    */
-  async read(userId: string): Promise<{ live: UserSessionEntry[]; dead: string[] }> {
+  async read(
+    userId: string,
+    limit = Infinity,
+  ): Promise<{ live: UserSessionEntry[]; dead: string[] }> {
     const { driver, prefix } = this.settings;
     const idx = this.key(userId);
     const live: UserSessionEntry[] = [];
     const dead: string[] = [];
-    for (let start = 0; ; start += INDEX_BATCH) {
+    for (let start = 0; start < limit; start += INDEX_BATCH) {
       let members: unknown;
       try {
-        const stop = String(start + INDEX_BATCH - 1);
+        const stop = String(Math.min(start + INDEX_BATCH, limit) - 1);
         members = await driver.send(['ZRANGE', idx, String(start), stop], idx);
       } catch (error) {
         if (error instanceof Error && error.message.startsWith('WRONGTYPE')) break;

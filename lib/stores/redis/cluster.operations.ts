@@ -16,7 +16,7 @@ import {
   type RedisTopologyOperations,
   type RedisTopologySettings,
 } from './redis-topology.js';
-import { DESTROY, EXTEND, MOVE, PUT, UPDATE } from './redis.scripts.js';
+import { DESTROY, ENFORCE_SLACK, EXTEND, MOVE, PUT, UPDATE } from './redis.scripts.js';
 import { encodeRecord } from './session-hash.js';
 
 /** The index node's clock and a session node's clock may differ by this much. */
@@ -86,9 +86,15 @@ export class ClusterOperations implements RedisTopologyOperations {
     if (oldUser && oldKey !== undefined) await this.index.remove(oldUser, [oldKey]);
     if (previous && previous !== user) await this.index.remove(previous, [key]);
     if (user && limited && members > maxSessionsPerUser) {
-      const { live } = await this.index.read(user);
+      // As enforce_max on standalone: only the oldest (excess + slack)
+      // entries are read, dead ones pruned first, so a user at the cap costs
+      // a few reads per log-in rather than one per session.
+      let over = members - maxSessionsPerUser;
+      const { live, dead } = await this.index.read(user, over + ENFORCE_SLACK);
+      if (dead.length > 0) await this.index.prune(user, dead);
+      over -= dead.length;
       const others = live.filter((entry) => entry.key !== key);
-      const excess = others.slice(0, Math.max(0, others.length + 1 - maxSessionsPerUser));
+      const excess = others.slice(0, Math.max(0, over));
       const revokedAt = String(Date.now());
       await this.index.revokeSessions(
         user,

@@ -209,7 +209,7 @@ function helpersFor(body: string): string {
 export const INDEX_BATCH = 200;
 const ENFORCE_SCAN = 1_000;
 /** Entries read beyond the excess when enforcing the cap (see enforce_max). */
-const ENFORCE_SLACK = 16;
+export const ENFORCE_SLACK = 16;
 
 function script(name: string, body: string): LuaScript {
   const constants =
