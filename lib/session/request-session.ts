@@ -462,6 +462,7 @@ function assertRoles(roles: unknown): void {
   }
 }
 
-function sameRoles(a: readonly string[], b: readonly string[]): boolean {
+/** The same roles in the same order (a change of either is a privilege change). */
+export function sameRoles(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((role, i) => role === b[i]);
 }

@@ -12,7 +12,7 @@ import {
 } from './commit-plan.js';
 import { CommitRefusal } from './commit-refusal.js';
 import { ROTATED_AT_KEY } from './internal-keys.js';
-import type { RequestSession } from './request-session.js';
+import { sameRoles, type RequestSession } from './request-session.js';
 import { generateSessionHandle, generateSessionId, sessionStoreKey } from './session-id.js';
 import type { SessionTiming } from './session-timing.js';
 
@@ -214,8 +214,4 @@ export class SessionCommitter {
       this.deps.timing.cookieMaxAge(createdAt, now),
     );
   }
-}
-
-function sameRoles(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((role, i) => role === b[i]);
 }
