@@ -41,13 +41,17 @@ export {
   TooManyInvalidSessionsException,
   type SessionErrorReason,
 } from './session.exceptions.js';
-/** Access tokens: signing/verification (jose), the bearer guard and `@AccessToken()`. */
+/**
+ * Token sessions: access tokens (jose), refresh-token families in the store,
+ * the bearer guard and `@AccessToken()`.
+ */
 export {
   TokenService,
   ACCESS_TOKEN_TYPE,
   type AccessTokenSubject,
   type IssuedAccessToken,
   type PublicJwks,
+  type TokenPair,
 } from './tokens/token.service.js';
 export { AccessTokenGuard } from './guards/access-token.guard.js';
 export { AccessToken } from './decorators/access-token.decorator.js';
@@ -58,20 +62,31 @@ export {
   TokensNotConfiguredError,
   type TokenFailureReason,
 } from './tokens/token.errors.js';
-/** 401 from AccessTokenGuard (`token_missing`, `token_invalid`, `token_expired`). */
+/** 401 of token sessions (`token_missing`, `token_invalid`, `token_expired`, `token_revoked`, `refresh_reused`). */
 export {
-  AccessTokenUnauthorizedException,
-  type AccessTokenFailureReason,
+  TokenUnauthorizedException,
+  type TokenUnauthorizedReason,
 } from './session.exceptions.js';
 /** The `tokens` group of SessionModuleOptions. */
 export type { SessionTokenOptions, SessionTokenKeySet } from './session.options.js';
+export type { RefreshCookieOptions } from './options/token-options.js';
 /** 413 `session_too_large`: a write would take the session's data over `maxSessionBytes`. */
 export { SessionTooLargeException } from './session.exceptions.js';
 /** Stores. */
 export { SessionStore } from './stores/session-store.interface.js';
-export type { SessionRecord, SessionPatch, UserSessionEntry } from './stores/session-record.js';
+export type {
+  SessionRecord,
+  SessionPatch,
+  UserSessionEntry,
+  RefreshFamilyState,
+} from './stores/session-record.js';
 /** What a store's `rotate()` takes and answers (the conditional ID change). */
-export type { RotateOptions, RotateOutcome } from './stores/session-store.interface.js';
+export type {
+  RotateOptions,
+  RotateOutcome,
+  RedeemRequest,
+  RedeemOutcome,
+} from './stores/session-store.interface.js';
 /** The reasons carried by `revoked` and `rotated` events. */
 export type { SessionRevokedReason, SessionRotatedReason } from './events/session-event.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.store.js';

@@ -1,5 +1,6 @@
 import { ForbiddenException, HttpException, HttpStatus } from '@nestjs/common';
 import type { SessionEndReason } from './session/session.interface.js';
+import type { TokenFailureReason } from './tokens/token.errors.js';
 
 /** Machine-readable reasons carried in the `reason` field of error bodies. */
 export type SessionErrorReason =
@@ -11,7 +12,7 @@ export type SessionErrorReason =
   | 'store_unavailable'
   | 'session_too_large'
   | 'session_conflict'
-  | AccessTokenFailureReason;
+  | TokenUnauthorizedReason;
 
 /** Seconds a client is told to wait (Retry-After) while the store is down. */
 export const STORE_RETRY_AFTER_SECONDS = 2;
@@ -110,18 +111,26 @@ export class SessionTooLargeException extends HttpException {
   }
 }
 
-/** The 401 reasons of `AccessTokenGuard`. */
-export type AccessTokenFailureReason = 'token_missing' | 'token_invalid' | 'token_expired';
+/** The 401 reasons of token sessions (`AccessTokenGuard`, the refresh and logout routes). */
+export type TokenUnauthorizedReason = 'token_missing' | TokenFailureReason;
 
-/** 401 from `AccessTokenGuard`: no bearer token, or one that does not verify (see `reason`). */
-export class AccessTokenUnauthorizedException extends HttpException {
+const TOKEN_MESSAGES: Record<TokenUnauthorizedReason, string> = {
+  token_missing: 'A bearer access token is required',
+  token_invalid: 'The token is invalid',
+  token_expired: 'The token has expired',
+  token_revoked: 'The token has been revoked',
+  refresh_reused: 'The refresh token was already used; its sessions are revoked',
+};
+
+/**
+ * 401 of token sessions, from `AccessTokenGuard` (no bearer token, or one
+ * that does not verify or was revoked) and from `TokenService.refresh()`
+ * (see `reason`).
+ */
+export class TokenUnauthorizedException extends HttpException {
   constructor(
-    readonly reason: AccessTokenFailureReason,
-    message = reason === 'token_missing'
-      ? 'A bearer access token is required'
-      : reason === 'token_expired'
-        ? 'The access token has expired'
-        : 'The access token is invalid',
+    readonly reason: TokenUnauthorizedReason,
+    message = TOKEN_MESSAGES[reason],
   ) {
     super(
       { statusCode: HttpStatus.UNAUTHORIZED, message, error: 'Unauthorized', reason },

@@ -96,7 +96,7 @@ function resolved(options: SessionOptionsSchema): ResolvedSessionOptions {
       : undefined,
     rotation: rotation && { everyMs: ms(rotation.every), graceMs: ms(rotation.grace) },
     maxSessionBytes: options.maxSessionBytes,
-    tokens: options.tokens && resolveTokenOptions(options.tokens),
+    tokens: options.tokens && resolveTokenOptions(options.tokens, cookie.secure),
     cookie: {
       name: cookie.name!,
       secure: cookie.secure,

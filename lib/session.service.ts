@@ -4,7 +4,7 @@ import type { SessionEvent, SessionRevokedReason } from './events/session-event.
 import { SessionEvents } from './events/session-events.js';
 import { SessionEngine } from './session/session.engine.js';
 import { SessionStoreUnavailableException } from './session.exceptions.js';
-import type { UserSessionEntry } from './stores/session-record.js';
+import type { SessionRecord, UserSessionEntry } from './stores/session-record.js';
 import { SessionStoreUnavailableError } from './stores/store-outage.js';
 
 /** One session of a user, as listed by {@link SessionService.listForUser}: never its ID. */
@@ -16,6 +16,8 @@ export interface SessionListEntry {
   authenticatedAt: Date | undefined;
   expiresAt: Date;
   roles: readonly string[];
+  /** `'cookie'`: a cookie session; `'token'`: a refresh-token family (token sessions). */
+  kind: 'cookie' | 'token';
 }
 
 /**
@@ -37,7 +39,7 @@ export class SessionService {
     return this.events.events$;
   }
 
-  /** The user's live sessions, oldest first. */
+  /** The user's live sessions, cookie sessions and token families alike, oldest first. */
   async listForUser(userId: string): Promise<SessionListEntry[]> {
     const entries = await this.liveEntries(userId);
     return entries
@@ -47,8 +49,9 @@ export class SessionService {
         lastSeenAt: new Date(record.lastSeenAt),
         authenticatedAt:
           record.authenticatedAt === undefined ? undefined : new Date(record.authenticatedAt),
-        expiresAt: new Date(this.endsAt(record.createdAt, record.lastSeenAt)),
+        expiresAt: new Date(this.endsAt(record)),
         roles: record.roles ?? [],
+        kind: record.refresh ? ('token' as const) : ('cookie' as const),
       }))
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }
@@ -63,7 +66,11 @@ export class SessionService {
     return this.revokeEntry(entry, 'user');
   }
 
-  /** Logs a user out everywhere (optionally except one session); answers how many were revoked. */
+  /**
+   * Logs a user out everywhere (optionally except one session): their
+   * cookie sessions and token families (whose access tokens stop working
+   * at once under revocation `'strict'`). Answers how many were revoked.
+   */
   async revokeAllForUser(userId: string, options: { except?: string } = {}): Promise<number> {
     const entries = await this.liveEntries(userId);
     const kept = entries.find((e) => e.record.handle === options.except);
@@ -96,7 +103,7 @@ export class SessionService {
     const now = Date.now();
     const entries = await this.storeCall(() => this.engine.store.listForUser(id));
     // The store may still hold sessions that ended by timeout (kept briefly to report why).
-    return entries.filter(({ record }) => this.endsAt(record.createdAt, record.lastSeenAt) > now);
+    return entries.filter(({ record }) => this.endsAt(record) > now);
   }
 
   private async revokeEntry(
@@ -114,7 +121,12 @@ export class SessionService {
     return revoked;
   }
 
-  private endsAt(createdAt: number, lastSeenAt: number): number {
+  /** When a session ends: a cookie session by its timeouts, a token family by its lifetimes. */
+  private endsAt({ createdAt, lastSeenAt, refresh }: SessionRecord): number {
+    const tokens = this.engine.options.tokens;
+    if (refresh && tokens) {
+      return Math.min(createdAt + tokens.refreshTtlMs, lastSeenAt + tokens.refreshIdleMs);
+    }
     return this.engine.timing.endsAt(createdAt, lastSeenAt);
   }
 

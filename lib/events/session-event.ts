@@ -43,7 +43,15 @@ export type SessionEvent =
   /** The store stopped answering (once per outage, not per request). */
   | (SessionEventBase & { type: 'store_unavailable'; reason?: undefined })
   /** The store answers again after an outage. */
-  | (SessionEventBase & { type: 'store_recovered'; reason?: undefined });
+  | (SessionEventBase & { type: 'store_recovered'; reason?: undefined })
+  /** Token sessions: a log-in started a refresh-token family (`handle`: the family, the `sid` claim). */
+  | (SessionEventBase & { type: 'token_issued'; reason?: undefined })
+  /** A refresh token was redeemed: rotated, or (`reason: 'grace'`) a retry answered with its successor. */
+  | (SessionEventBase & { type: 'token_refreshed'; reason?: 'grace' })
+  /** A rotated refresh token came back: it was copied, and the whole family is revoked. */
+  | (SessionEventBase & { type: 'refresh_reused'; reason?: undefined })
+  /** A family was ended by its logout (`TokenService.revokeRefreshToken()`). */
+  | (SessionEventBase & { type: 'token_revoked'; reason: 'logout' });
 
 /** Kinds of session lifecycle events. */
 export type SessionEventType = SessionEvent['type'];

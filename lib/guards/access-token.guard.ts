@@ -1,5 +1,9 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { AccessTokenUnauthorizedException } from '../session.exceptions.js';
+import {
+  SessionStoreUnavailableException,
+  TokenUnauthorizedException,
+} from '../session.exceptions.js';
+import { SessionStoreUnavailableError } from '../stores/store-outage.js';
 import {
   ACCESS_TOKEN_PRINCIPAL,
   type AccessTokenPrincipal,
@@ -20,7 +24,9 @@ interface HeaderHolder {
 /**
  * Lets a request through only with a valid `Authorization: Bearer` access
  * token, and leaves its principal for `@AccessToken()`; otherwise 401 with
- * `reason` `token_missing`, `token_invalid` or `token_expired`.
+ * `reason` `token_missing`, `token_invalid`, `token_expired` or (revocation
+ * `'strict'`: its family was revoked or is gone) `token_revoked`. With
+ * `'strict'` and the store down: 503 `store_unavailable`.
  */
 @Injectable()
 export class AccessTokenGuard implements CanActivate {
@@ -42,10 +48,10 @@ export class AccessTokenGuard implements CanActivate {
   protected extractToken(request: HeaderHolder): string {
     const header = request.headers.authorization;
     if (typeof header !== 'string' || !BEARER_SCHEME.test(header.trimStart())) {
-      throw new AccessTokenUnauthorizedException('token_missing');
+      throw new TokenUnauthorizedException('token_missing');
     }
     const match = BEARER.exec(header.trim());
-    if (!match) throw new AccessTokenUnauthorizedException('token_invalid');
+    if (!match) throw new TokenUnauthorizedException('token_invalid');
     return match[1];
   }
 
@@ -55,7 +61,11 @@ export class AccessTokenGuard implements CanActivate {
       return await this.tokens.verifyAccessToken(token);
     } catch (error) {
       if (error instanceof TokenVerificationError) {
-        throw new AccessTokenUnauthorizedException(error.reason);
+        throw new TokenUnauthorizedException(error.reason);
+      }
+      // Revocation 'strict' could not read the family: fail closed, as the cookie path does.
+      if (error instanceof SessionStoreUnavailableError) {
+        throw new SessionStoreUnavailableException();
       }
       throw error;
     }

@@ -48,11 +48,41 @@ export interface SessionTokenOptions {
   /** Clock skew accepted on `exp`/`nbf`/`iat` (`0` for none). Default `'5s'`. */
   clockTolerance?: Duration;
   /**
-   * `'none'` (default, the only mode available yet): purely stateless, so a
-   * revoked user's access token works until it expires (at most `accessTtl`).
-   * `'strict'` is rejected at startup until refresh-token families exist.
+   * How `AccessTokenGuard` learns that a token's family was revoked (logout,
+   * reuse, "log out everywhere"). `'strict'` (default): one store read of the
+   * family per request, so revocation takes effect at once, and a family the
+   * store no longer holds counts as revoked (fail closed). `'none'`: purely
+   * stateless, no store call, so a revoked family's access tokens keep
+   * working until they expire (at most `accessTtl`).
    */
   revocation?: 'none' | 'strict';
+  /** A refresh-token family's absolute lifetime, from log-in. Default `'14d'`. */
+  refreshTtl?: Duration;
+  /** A family unused (no refresh) this long ends. Default `'7d'`. */
+  refreshIdle?: Duration;
+  /**
+   * How long after a rotation the previous refresh token may come back (a
+   * client retrying a refresh whose answer it lost) and get the successor
+   * already issued, the same token, no new branch. Only the immediately
+   * previous token; anything older, or later, is reuse and revokes the
+   * family. Default `0`: off, as RFC 9700 and Ory Hydra do.
+   */
+  reuseGrace?: Duration;
+  /** The cookie that carries the refresh token to browsers (HttpOnly, SameSite=Strict). */
+  refreshCookie?: RefreshCookieOptions;
+}
+
+/** `tokens.refreshCookie`. */
+export interface RefreshCookieOptions {
+  /**
+   * Cookie name. Default `'refresh_token'`, or `'__Secure-refresh_token'`
+   * when `secure` (a `__Host-` name would need `Path=/`).
+   */
+  name?: string;
+  /** The path it is sent to: your refresh and logout routes. Default `'/tokens'`. */
+  path?: string;
+  /** Secure attribute. Default: the session cookie's (`true` in production). */
+  secure?: boolean;
 }
 
 /** The options after validation, keys imported; what TokenService reads. */
@@ -67,7 +97,11 @@ export interface ResolvedTokenOptions {
   audience: string;
   accessTtlMs: number;
   clockToleranceMs: number;
-  revocation: 'none';
+  revocation: 'none' | 'strict';
+  refreshTtlMs: number;
+  refreshIdleMs: number;
+  reuseGraceMs: number;
+  refreshCookie: Required<RefreshCookieOptions>;
 }
 
 /** `parseDuration`, with `0` allowed. */
@@ -131,11 +165,47 @@ function IsRevocation() {
   return ValidateBy({
     name: 'isTokenRevocation',
     validator: {
-      validate: (value: unknown) => value === 'none',
+      validate: (value: unknown) => value === 'none' || value === 'strict',
       defaultMessage: (args?: ValidationArguments) =>
-        args?.value === 'strict'
-          ? "tokens.revocation 'strict' needs refresh-token families (not available yet); use 'none'"
-          : `tokens.revocation must be 'none' (got ${JSON.stringify(args?.value)})`,
+        `tokens.revocation must be 'strict' or 'none' (got ${JSON.stringify(args?.value)})`,
+    },
+  });
+}
+
+/** RFC 6265 cookie-name token (as cookie.name). */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function IsRefreshCookie() {
+  const problem = (value: unknown): string | undefined => {
+    if (value === undefined) return undefined;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return 'tokens.refreshCookie must be an object such as { name, path }';
+    }
+    const { name, path, secure, ...rest } = value as RefreshCookieOptions;
+    const unknown = Object.keys(rest);
+    if (unknown.length > 0) {
+      return `tokens.refreshCookie: unknown option ${unknown.map((k) => `'${k}'`).join(', ')} (known: name, path, secure)`;
+    }
+    if (name !== undefined && (typeof name !== 'string' || !COOKIE_NAME.test(name))) {
+      return 'tokens.refreshCookie.name must be a valid cookie name token';
+    }
+    if (name !== undefined && name.startsWith('__Host-')) {
+      return "tokens.refreshCookie.name cannot start with '__Host-' (it needs Path=/, and the refresh cookie is scoped to its path)";
+    }
+    if (path !== undefined && (typeof path !== 'string' || !/^\/[^;\s]*$/.test(path))) {
+      return "tokens.refreshCookie.path must start with '/' and contain no ';' or spaces";
+    }
+    if (secure !== undefined && typeof secure !== 'boolean') {
+      return 'tokens.refreshCookie.secure must be a boolean';
+    }
+    return undefined;
+  };
+  return ValidateBy({
+    name: 'isRefreshCookie',
+    validator: {
+      validate: (value: unknown) => problem(value) === undefined,
+      defaultMessage: (args?: ValidationArguments) =>
+        problem(args?.value) ?? 'tokens.refreshCookie is invalid',
     },
   });
 }
@@ -216,17 +286,44 @@ export class TokenOptionsSchema implements SessionTokenOptions {
   clockTolerance: Duration = '5s';
 
   @IsRevocation()
-  revocation: 'none' | 'strict' = 'none';
+  revocation: 'none' | 'strict' = 'strict';
+
+  @IsDuration({ message: "tokens.refreshTtl must be a positive duration such as '14d'" })
+  refreshTtl: Duration = '14d';
+
+  @IsDuration({ message: "tokens.refreshIdle must be a positive duration such as '7d'" })
+  refreshIdle: Duration = '7d';
+
+  @IsTolerance({ message: "tokens.reuseGrace must be 0 or a duration such as '10s'" })
+  reuseGrace: Duration = 0;
+
+  @IsRefreshCookie()
+  refreshCookie?: RefreshCookieOptions;
 }
 
-/** What TokenService reads, from a group that passed validation. */
-export function resolveTokenOptions(options: TokenOptionsSchema): ResolvedTokenOptions {
+/**
+ * What TokenService reads, from a group that passed validation.
+ * `sessionCookieSecure`: the session cookie's Secure, the refresh cookie's default.
+ */
+export function resolveTokenOptions(
+  options: TokenOptionsSchema,
+  sessionCookieSecure: boolean,
+): ResolvedTokenOptions {
+  const secure = options.refreshCookie?.secure ?? sessionCookieSecure;
   const common = {
     issuer: options.issuer,
     audience: options.audience,
     accessTtlMs: parseDuration(options.accessTtl)!,
     clockToleranceMs: toleranceMs(options.clockTolerance)!,
-    revocation: 'none' as const,
+    revocation: options.revocation,
+    refreshTtlMs: parseDuration(options.refreshTtl)!,
+    refreshIdleMs: parseDuration(options.refreshIdle)!,
+    reuseGraceMs: toleranceMs(options.reuseGrace)!,
+    refreshCookie: {
+      name: options.refreshCookie?.name ?? (secure ? '__Secure-refresh_token' : 'refresh_token'),
+      path: options.refreshCookie?.path ?? '/tokens',
+      secure,
+    },
   };
   if (options.keys) {
     const { alg, kid, privateKey, publicKeys = [] } = options.keys;

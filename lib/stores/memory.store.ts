@@ -10,6 +10,8 @@ import {
 } from './session-record.js';
 import {
   MAX_FORWARD_HOPS,
+  type RedeemOutcome,
+  type RedeemRequest,
   type RotateOptions,
   type RotateOutcome,
   type SessionStore,
@@ -40,6 +42,8 @@ export interface MemoryStoreOptions {
 interface Entry {
   record: SessionRecord;
   expiresAt: number;
+  /** On a refresh-token family: the digest of every token it issued (reuse detection). */
+  issued?: Set<string>;
 }
 
 /**
@@ -87,7 +91,11 @@ export class MemoryStore implements SessionStore {
   }
 
   async set(key: string, record: SessionRecord, ttlMs: number): Promise<void> {
-    this.write(key, copyRecord(record), ttlMs);
+    const entry = this.write(key, copyRecord(record), ttlMs);
+    if (record.refresh) {
+      const { current, previous } = record.refresh;
+      entry.issued = new Set(previous === undefined ? [current] : [previous, current]);
+    }
     this.enforceCap(key, record);
   }
 
@@ -162,6 +170,48 @@ export class MemoryStore implements SessionStore {
     }
     if (keys.size === 0) this.byUser.delete(userId);
     return sessions;
+  }
+
+  /** Check and write in one synchronous step, as the Redis script does in one call. */
+  async redeemRefreshToken(key: string, request: RedeemRequest): Promise<RedeemOutcome> {
+    const entry = this.live(key);
+    const record = entry?.record;
+    if (!entry || !record || record.movedTo !== undefined) return { status: 'unknown' };
+    if (record.revokedAt !== undefined) return { status: 'revoked' };
+    const state = record.refresh;
+    if (!state || !entry.issued?.has(request.presented)) return { status: 'unknown' };
+    const { now } = request;
+    const endsAt = familyEndsAt(record, request);
+    if (endsAt <= now) return { status: 'expired' };
+    if (request.presented === state.current) {
+      record.refresh = {
+        current: request.successor,
+        generation: state.generation + 1,
+        previous: request.presented,
+        rotatedAt: now,
+        sealedSuccessor: request.sealedSuccessor,
+      };
+      record.lastSeenAt = now;
+      entry.issued.add(request.successor);
+      this.setExpiry(key, entry, familyEndsAt(record, request) - now);
+      return { status: 'rotated', record: copyRecord(record) };
+    }
+    if (
+      request.presented === state.previous &&
+      request.graceMs > 0 &&
+      state.sealedSuccessor !== undefined &&
+      now - state.rotatedAt! <= request.graceMs
+    ) {
+      return {
+        status: 'replayed',
+        record: copyRecord(record),
+        sealedSuccessor: state.sealedSuccessor,
+      };
+    }
+    // A token this family issued and rotated away: it was copied. End the family.
+    const before = copyRecord(record);
+    this.tombstone(key, record, now, request.revokedTtlMs);
+    return { status: 'reused', record: before };
   }
 
   async incrementCounter(key: string, windowMs: number): Promise<number> {
@@ -245,7 +295,7 @@ export class MemoryStore implements SessionStore {
     }
   }
 
-  private write(key: string, record: SessionRecord, ttlMs: number): void {
+  private write(key: string, record: SessionRecord, ttlMs: number): Entry {
     const previous = this.entries.get(key);
     if (previous) this.unindex(key, previous.record);
     else this.makeRoom();
@@ -257,6 +307,7 @@ export class MemoryStore implements SessionStore {
       if (!keys) this.byUser.set(record.userId!, (keys = new Set()));
       keys.add(key);
     }
+    return entry;
   }
 
   private setExpiry(key: string, entry: Entry, ttlMs: number): void {
@@ -306,6 +357,11 @@ export class MemoryStore implements SessionStore {
     keys.delete(key);
     if (keys.size === 0) this.byUser.delete(record.userId);
   }
+}
+
+/** When a family ends: idle since its last redemption, or absolute since its creation. */
+function familyEndsAt(record: SessionRecord, request: RedeemRequest): number {
+  return Math.min(record.createdAt + request.absoluteMs, record.lastSeenAt + request.idleMs);
 }
 
 /** A logged-in, live session: indexed under its user, evicted last. */

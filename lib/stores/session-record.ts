@@ -26,8 +26,39 @@ export interface SessionRecord {
   movedTo?: string;
   /** On a forward: epoch ms until which the old ID still loads the session (renewal grace). */
   readableUntil?: number;
+  /**
+   * Set on a refresh-token family (token sessions) instead of a cookie
+   * session: which refresh token is current. A family is a record like a
+   * session (handle, user, roles, timestamps, the per-user index, tombstones
+   * on revocation) with no data; see {@link RefreshFamilyState}.
+   */
+  refresh?: RefreshFamilyState;
   /** Top-level session keys and their JSON-serialized values. */
   data: Record<string, string>;
+}
+
+/**
+ * The rotation state of a refresh-token family. Tokens are never stored,
+ * only their SHA-256 digests (base64url). Besides this, the store remembers
+ * the digest of every token the family ever issued (until the family ends),
+ * so that a rotated token coming back is told apart from a forged one: the
+ * first revokes the family (reuse), the second is just unknown.
+ */
+export interface RefreshFamilyState {
+  /** Digest of the one token that may be redeemed now. */
+  current: string;
+  /** 1 for the token issued at log-in, +1 per rotation. */
+  generation: number;
+  /** Digest of the token the current one replaced (absent before the first rotation). */
+  previous?: string;
+  /** Epoch ms when `previous` was redeemed (the start of its reuse grace). */
+  rotatedAt?: number;
+  /**
+   * The current token sealed with a key only `previous` yields (AES-GCM),
+   * kept only while a reuse grace is configured: inside it, `previous`
+   * coming back gets this same successor (no new branch).
+   */
+  sealedSuccessor?: string;
 }
 
 /** A forward record: what `rotate` leaves under the old key. */
@@ -71,6 +102,7 @@ export function copyRecord(record: SessionRecord): SessionRecord {
   return {
     ...record,
     roles: record.roles ? [...record.roles] : undefined,
+    refresh: record.refresh ? { ...record.refresh } : undefined,
     data: { ...record.data },
   };
 }

@@ -35,6 +35,56 @@ export interface RotateOptions {
 export type RotateOutcome =
   { status: 'rotated' } | { status: 'moved'; to: string } | { status: 'gone' };
 
+/**
+ * One redemption of a refresh token ({@link SessionStore.redeemRefreshToken}).
+ * Times are the module's clock, so that expiry agrees with what it enforces.
+ */
+export interface RedeemRequest {
+  /** SHA-256 (base64url) of the token presented. */
+  presented: string;
+  /** Digest of the successor, which becomes current if `presented` is. */
+  successor: string;
+  /** The successor sealed by the presented token (kept for the grace); absent when the grace is 0. */
+  sealedSuccessor?: string;
+  /** Epoch ms, now. */
+  now: number;
+  /** A family unused this long (since its `lastSeenAt`) has ended. */
+  idleMs: number;
+  /** A family this old (since its `createdAt`) has ended. */
+  absoluteMs: number;
+  /**
+   * How long after a rotation the previous token may come back and get the
+   * successor already issued (`sealedSuccessor`); 0: never (any rotated
+   * token coming back is reuse).
+   */
+  graceMs: number;
+  /** How long the tombstone of a family revoked for reuse is kept, in ms. */
+  revokedTtlMs: number;
+}
+
+/**
+ * What a redemption did:
+ * - `rotated`: `presented` was current; `successor` is now, `lastSeenAt` =
+ *   `now`, the TTL is the family's remaining lifetime. `record` is the family
+ *   after the step.
+ * - `replayed`: `presented` is the previous token, back inside the grace;
+ *   nothing was written, `sealedSuccessor` is the successor it already got.
+ * - `reused`: `presented` was issued by this family and rotated away (outside
+ *   the grace, or older than the previous one): the family is now a
+ *   tombstone, in the same atomic step. `record` is the family as it was.
+ * - `revoked`: the family is a tombstone already (logout, revocation, reuse).
+ * - `expired`: the family's idle or absolute lifetime has passed (nothing
+ *   written).
+ * - `unknown`: no such family, or `presented` was never issued by it.
+ */
+export type RedeemOutcome =
+  | { status: 'rotated'; record: SessionRecord }
+  | { status: 'replayed'; record: SessionRecord; sealedSuccessor: string }
+  | { status: 'reused'; record: SessionRecord }
+  | { status: 'revoked' }
+  | { status: 'expired' }
+  | { status: 'unknown' };
+
 /** How many forwards a store follows at most (a chain longer than this is cut). */
 export const MAX_FORWARD_HOPS = 1_000;
 
@@ -114,6 +164,15 @@ export interface SessionStore {
    * the store is. Without it the module counts per process.
    */
   incrementCounter?(key: string, windowMs: number): Promise<number>;
+  /**
+   * Optional (token sessions need it): redeems a refresh token of the
+   * family under `key`, check and write in one atomic step, so that of two
+   * concurrent redemptions of one token at most one rotates (the other is
+   * told `reused`, or `replayed` inside the grace). A family is created with
+   * `set()` (a record with `refresh`), ended with `revoke()` / `destroy()`
+   * and listed and capped with the user's sessions.
+   */
+  redeemRefreshToken?(key: string, request: RedeemRequest): Promise<RedeemOutcome>;
   /** Releases timers and connections the store owns. */
   close?(): Promise<void>;
 }

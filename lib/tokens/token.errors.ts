@@ -1,5 +1,12 @@
-/** Why a token was refused; the guard answers it as the 401 `reason`. */
-export type TokenFailureReason = 'token_invalid' | 'token_expired';
+/**
+ * Why a token was refused; the guard and the refresh route answer it as the
+ * 401 `reason`: `token_invalid` (malformed, bad signature, unknown refresh
+ * token), `token_expired`, `token_revoked` (its family was revoked, or is
+ * gone from the store), `refresh_reused` (a rotated refresh token came back:
+ * the family is revoked now).
+ */
+export type TokenFailureReason =
+  'token_invalid' | 'token_expired' | 'token_revoked' | 'refresh_reused';
 
 /**
  * Thrown by `TokenService.verifyAccessToken()`. `reason` is all a caller
@@ -10,7 +17,7 @@ export class TokenVerificationError extends Error {
     readonly reason: TokenFailureReason,
     readonly detail: string,
   ) {
-    super(`Access token refused (${reason}): ${detail}`);
+    super(`Token refused (${reason}): ${detail}`);
     this.name = 'TokenVerificationError';
   }
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { parseCookie, stringifySetCookie } from 'cookie';
 import { randomBytes, type KeyObject } from 'node:crypto';
 import {
   jwtVerify,
@@ -8,11 +9,19 @@ import {
   type JWTPayload,
   type JWTVerifyResult,
 } from 'jose';
+import { SessionEvents } from '../events/session-events.js';
 import type { ResolvedTokenOptions } from '../options/token-options.js';
+import { SessionEngine } from '../session/session.engine.js';
 import { RESOLVED_SESSION_OPTIONS } from '../session.constants.js';
+import {
+  SessionStoreUnavailableException,
+  TokenUnauthorizedException,
+} from '../session.exceptions.js';
 import type { ResolvedSessionOptions } from '../session.options.js';
+import { SessionStoreUnavailableError } from '../stores/store-outage.js';
 import type { AccessTokenPrincipal } from './access-token-principal.js';
 import { precheckProblem } from './jws-precheck.js';
+import { RefreshFamilies, type RedeemedFamily } from './refresh-families.js';
 import { TokenVerificationError, TokensNotConfiguredError } from './token.errors.js';
 
 /** The `typ` header of access tokens (RFC 9068), so no other JWT of ours passes for one. */
@@ -32,27 +41,132 @@ export interface IssuedAccessToken {
   expiresIn: number;
 }
 
+/** What a token log-in or refresh answers: the pair, as the sample's routes send it. */
+export interface TokenPair {
+  /** A signed access token (JWT), for `Authorization: Bearer`. */
+  accessToken: string;
+  /** Opaque, single use: redeem it with `refresh()` for the next pair. */
+  refreshToken: string;
+  /** Seconds the access token lives (OAuth's `expires_in`), rounded up. */
+  expiresIn: number;
+  /** The family handle (`sid` claim): what listings show and revocation acts on. */
+  family: string;
+}
+
 /** The public half of an asymmetric key set, as served at `/.well-known/jwks.json`. */
 export interface PublicJwks {
   keys: JWK[];
 }
 
 /**
- * Signs and verifies access tokens with `jose`. Verification pins the one
- * configured algorithm, picks the key itself (by `kid` among its own keys,
- * never from the token's headers), and checks `typ`, `iss`, `aud`, `exp`,
- * `nbf` with the clock tolerance. Stateless: revocation is `'none'`.
+ * Token sessions: short-lived access tokens (JWT, signed and verified with
+ * `jose`) and the refresh-token families behind them, in the session store.
+ *
+ * Verification pins the one configured algorithm, picks the key itself (by
+ * `kid` among its own keys, never from the token's headers), and checks
+ * `typ`, `iss`, `aud`, `exp`, `nbf` with the clock tolerance; with
+ * revocation `'strict'` it also reads the token's family from the store.
  */
 @Injectable()
 export class TokenService {
   private readonly tokens?: ResolvedTokenOptions;
   private readonly keysByKid = new Map<string, KeyObject>();
+  private readonly families?: RefreshFamilies;
 
-  constructor(@Inject(RESOLVED_SESSION_OPTIONS) options: ResolvedSessionOptions) {
+  constructor(
+    @Inject(RESOLVED_SESSION_OPTIONS) options: ResolvedSessionOptions,
+    engine: SessionEngine,
+    events: SessionEvents,
+  ) {
     this.tokens = options.tokens;
     for (const { kid, key } of this.tokens?.verificationKeys ?? []) {
       if (kid !== undefined) this.keysByKid.set(kid, key);
     }
+    if (this.tokens) {
+      this.families = new RefreshFamilies({
+        store: engine.store,
+        outage: engine.outage,
+        events,
+        tokens: this.tokens,
+        endedRetentionMs: options.endedRetentionMs,
+      });
+    }
+  }
+
+  /**
+   * Logs a user in with tokens: starts a refresh-token family and answers
+   * its first pair. Store outage: 503 `store_unavailable`.
+   */
+  async logIn(user: { userId: string | number; roles?: readonly string[] }): Promise<TokenPair> {
+    const families = this.familiesOrThrow();
+    const family = await this.storeCall(() =>
+      families.create(String(user.userId), user.roles ?? []),
+    );
+    return this.pairFor(family);
+  }
+
+  /**
+   * Redeems a refresh token for the next pair; the token presented is used
+   * up. 401 (`TokenUnauthorizedException`) with `reason` `token_invalid`
+   * (unknown or malformed), `token_expired`, `token_revoked` or
+   * `refresh_reused` (a rotated token came back: the family is revoked,
+   * every token of it with it).
+   */
+  async refresh(refreshToken: unknown): Promise<TokenPair> {
+    const families = this.familiesOrThrow();
+    try {
+      return await this.pairFor(await this.storeCall(() => families.redeem(refreshToken)));
+    } catch (error) {
+      if (error instanceof TokenVerificationError)
+        throw new TokenUnauthorizedException(error.reason);
+      throw error;
+    }
+  }
+
+  /**
+   * Logs a token session out: revokes the family of `refreshToken` (its
+   * access tokens stop working at once with revocation `'strict'`). Answers
+   * whether a live family ended; an unknown token is not an error.
+   */
+  async logOut(refreshToken: unknown): Promise<boolean> {
+    const families = this.familiesOrThrow();
+    return this.storeCall(() => families.revoke(refreshToken));
+  }
+
+  /** The `Set-Cookie` value that hands `refreshToken` to a browser (HttpOnly, SameSite=Strict, its path). */
+  refreshCookie(refreshToken: string): string {
+    const tokens = this.config();
+    const { name, path, secure } = tokens.refreshCookie;
+    return stringifySetCookie({
+      name,
+      value: refreshToken,
+      httpOnly: true,
+      secure,
+      sameSite: 'strict',
+      path,
+      maxAge: Math.floor(Math.min(tokens.refreshTtlMs, tokens.refreshIdleMs) / 1000),
+    });
+  }
+
+  /** The `Set-Cookie` value that deletes the refresh cookie (on logout). */
+  clearedRefreshCookie(): string {
+    const { name, path, secure } = this.config().refreshCookie;
+    return stringifySetCookie({
+      name,
+      value: '',
+      httpOnly: true,
+      secure,
+      sameSite: 'strict',
+      path,
+      expires: new Date(0),
+    });
+  }
+
+  /** The refresh token in a `Cookie` header, if any. */
+  refreshTokenFromCookies(cookieHeader: string | undefined): string | undefined {
+    if (typeof cookieHeader !== 'string' || cookieHeader.length > 8192) return undefined;
+    const value = parseCookie(cookieHeader)[this.config().refreshCookie.name];
+    return value === '' ? undefined : value;
   }
 
   /** Signs an access token for `subject`, valid for `accessTtl`. */
@@ -86,7 +200,14 @@ export class TokenService {
     const problem = precheckProblem(token);
     if (problem) throw new TokenVerificationError('token_invalid', problem);
     const { payload } = await this.verifySignatureAndClaims(token, tokens);
-    return principalOf(payload);
+    const principal = principalOf(payload);
+    if (
+      tokens.revocation === 'strict' &&
+      !(await this.families!.isLive(principal.family, principal.userId))
+    ) {
+      throw new TokenVerificationError('token_revoked', 'family revoked or gone');
+    }
+    return principal;
   }
 
   /** The public keys (signing key first) as a JWKS; only for EdDSA/ES256 key sets. */
@@ -158,6 +279,37 @@ export class TokenService {
     const key = typeof kid === 'string' ? this.keysByKid.get(kid) : undefined;
     if (!key) throw new TokenVerificationError('token_invalid', 'unknown kid');
     return key;
+  }
+
+  private async pairFor({ record, refreshToken }: RedeemedFamily): Promise<TokenPair> {
+    const access = await this.issueAccessToken({
+      userId: record.userId!,
+      roles: record.roles,
+      family: record.handle,
+    });
+    return {
+      accessToken: access.token,
+      refreshToken,
+      expiresIn: access.expiresIn,
+      family: record.handle,
+    };
+  }
+
+  /** A store call; an outage becomes the HTTP 503, as on the cookie path. */
+  private async storeCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof SessionStoreUnavailableError) {
+        throw new SessionStoreUnavailableException();
+      }
+      throw error;
+    }
+  }
+
+  private familiesOrThrow(): RefreshFamilies {
+    this.config();
+    return this.families!;
   }
 
   private config(): ResolvedTokenOptions {

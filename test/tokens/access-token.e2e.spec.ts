@@ -48,15 +48,12 @@ const HS_HEADER = '{"alg":"HS256","typ":"at+jwt"}';
 describe.each(PLATFORMS)('AccessTokenGuard on %s', (platform) => {
   let running: RunningApp;
   let token: string;
+  let family: string;
 
   beforeAll(async () => {
     running = await startTestApp(platform, TokenApp);
     const tokens = running.app.get(TokenService);
-    ({ token } = await tokens.issueAccessToken({
-      userId: 'alice',
-      roles: ['user'],
-      family: 'fam-1',
-    }));
+    ({ accessToken: token, family } = await tokens.logIn({ userId: 'alice', roles: ['user'] }));
   });
   afterAll(() => running?.close());
 
@@ -70,7 +67,7 @@ describe.each(PLATFORMS)('AccessTokenGuard on %s', (platform) => {
     expect(res.body).toEqual({
       userId: 'alice',
       roles: ['user'],
-      family: 'fam-1',
+      family,
       expiresAt: expect.any(String),
     });
     expect(Date.parse(res.body.expiresAt)).toBeGreaterThan(Date.now());
@@ -128,5 +125,22 @@ describe.each(PLATFORMS)('AccessTokenGuard on %s', (platform) => {
 
   it('routes without the guard are not affected', async () => {
     await request(running.http).get('/api/public').set('Authorization', 'Bearer junk').expect(200);
+  });
+
+  it("revocation 'strict': after logOut (or reuse) the family's access tokens answer 401 token_revoked at once", async () => {
+    const tokens = running.app.get(TokenService);
+    const pair = await tokens.logIn({ userId: 'carol', roles: ['user'] });
+    await me(`Bearer ${pair.accessToken}`).expect(200);
+    await tokens.logOut(pair.refreshToken);
+    const res = await me(`Bearer ${pair.accessToken}`).expect(401);
+    expect(res.body).toMatchObject({ statusCode: 401, reason: 'token_revoked' });
+
+    const reused = await tokens.logIn({ userId: 'carol' });
+    const next = await tokens.refresh(reused.refreshToken);
+    await me(`Bearer ${next.accessToken}`).expect(200);
+    await expect(tokens.refresh(reused.refreshToken)).rejects.toMatchObject({
+      reason: 'refresh_reused',
+    });
+    expect((await me(`Bearer ${next.accessToken}`).expect(401)).body.reason).toBe('token_revoked');
   });
 });

@@ -1,6 +1,8 @@
 import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { resolveSessionOptions } from '../../lib/session.options.js';
+import { SessionEvents } from '../../lib/events/session-events.js';
 import type { SessionTokenOptions } from '../../lib/options/token-options.js';
+import { SessionEngine } from '../../lib/session/session.engine.js';
+import { resolveSessionOptions, type SessionModuleOptions } from '../../lib/session.options.js';
 import { TokenService } from '../../lib/tokens/token.service.js';
 
 export const SESSION_SECRET = 'token-spec-session-secret-0123456789-abc';
@@ -9,13 +11,28 @@ export const OTHER_SECRET = 'token-spec-other-secret-0123456789-abcdef';
 export const ISSUER = 'https://auth.example.test';
 export const AUDIENCE = 'api.example.test';
 
+/** A TokenService outside Nest, wired as SessionModule wires it (its own MemoryStore). */
+export function serviceFor(options: SessionModuleOptions): TokenService {
+  const resolved = resolveSessionOptions(options);
+  const events = new SessionEvents();
+  return new TokenService(resolved, new SessionEngine(resolved, events), events);
+}
+
+/**
+ * A TokenService on HS256. Revocation `'none'` unless asked: these cases sign
+ * access tokens for families that exist in no store.
+ */
 export function tokenService(tokens: Partial<SessionTokenOptions> = {}): TokenService {
-  return new TokenService(
-    resolveSessionOptions({
-      secret: SESSION_SECRET,
-      tokens: { secret: TOKEN_SECRET, issuer: ISSUER, audience: AUDIENCE, ...tokens },
-    }),
-  );
+  return serviceFor({
+    secret: SESSION_SECRET,
+    tokens: {
+      secret: TOKEN_SECRET,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      revocation: 'none',
+      ...tokens,
+    },
+  });
 }
 
 export function keyPair(alg: 'EdDSA' | 'ES256'): { privateKey: KeyObject; publicKey: KeyObject } {

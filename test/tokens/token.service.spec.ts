@@ -11,6 +11,7 @@ import {
   SESSION_SECRET,
   TOKEN_SECRET,
   keyPair,
+  serviceFor,
   tokenService,
 } from './token-fixtures.js';
 
@@ -128,7 +129,7 @@ describe('TokenService', () => {
   });
 
   it('without a tokens group, every method throws an error that says what to configure', async () => {
-    const service = new TokenService(resolveSessionOptions({ secret: SESSION_SECRET }));
+    const service = serviceFor({ secret: SESSION_SECRET });
     await expect(service.issueAccessToken(SUBJECT)).rejects.toThrow(TokensNotConfiguredError);
     await expect(service.verifyAccessToken('x')).rejects.toThrow(/configure tokens:/);
     expect(() => service.publicJwks()).toThrow(/configure tokens:/);
@@ -150,7 +151,7 @@ describe('tokens options', () => {
     return [];
   };
 
-  it('defaults: accessTtl 5m, clockTolerance 5s, revocation none', () => {
+  it('defaults: accessTtl 5m, clockTolerance 5s, revocation strict, refresh 14d / idle 7d, no grace, cookie on /tokens', () => {
     const resolved = resolveSessionOptions({
       secret: SESSION_SECRET,
       tokens: { secret: TOKEN_SECRET, issuer: ISSUER, audience: AUDIENCE },
@@ -159,7 +160,11 @@ describe('tokens options', () => {
       alg: 'HS256',
       accessTtlMs: 300_000,
       clockToleranceMs: 5_000,
-      revocation: 'none',
+      revocation: 'strict',
+      refreshTtlMs: 14 * 86_400_000,
+      refreshIdleMs: 7 * 86_400_000,
+      reuseGraceMs: 0,
+      refreshCookie: { name: 'refresh_token', path: '/tokens', secure: false },
     });
     expect(resolveSessionOptions({ secret: SESSION_SECRET }).tokens).toBeUndefined();
   });
@@ -174,12 +179,28 @@ describe('tokens options', () => {
     ]);
   });
 
-  it("rejects revocation 'strict' (not available yet) with a clear message", () => {
+  it('refresh options: bad values are named, each with what it takes', () => {
+    const base = { secret: TOKEN_SECRET, issuer: ISSUER, audience: AUDIENCE };
     expect(
-      problems({ secret: TOKEN_SECRET, issuer: ISSUER, audience: AUDIENCE, revocation: 'strict' }),
+      problems({
+        ...base,
+        revocation: 'sometimes',
+        refreshTtl: 'forever',
+        refreshIdle: -5,
+        reuseGrace: '10 seconds',
+        refreshCookie: { name: '__Host-rt', pth: '/x' },
+      }),
     ).toEqual([
-      "tokens.revocation 'strict' needs refresh-token families (not available yet); use 'none'",
+      "tokens.revocation must be 'strict' or 'none' (got \"sometimes\")",
+      "tokens.refreshTtl must be a positive duration such as '14d'",
+      "tokens.refreshIdle must be a positive duration such as '7d'",
+      "tokens.reuseGrace must be 0 or a duration such as '10s'",
+      "tokens.refreshCookie: unknown option 'pth' (known: name, path, secure)",
     ]);
+    expect(problems({ ...base, refreshCookie: { name: '__Host-rt' } })).toEqual([
+      "tokens.refreshCookie.name cannot start with '__Host-' (it needs Path=/, and the refresh cookie is scoped to its path)",
+    ]);
+    expect(problems({ ...base, revocation: 'none', reuseGrace: 0, refreshTtl: '30d' })).toEqual([]);
   });
 
   it('key material: exactly one of secret/keys, keys matching their alg', () => {
