@@ -4,7 +4,11 @@ import type { SessionEvent, SessionRevokedReason } from './events/session-event.
 import { SessionEvents } from './events/session-events.js';
 import { SessionEngine } from './session/session.engine.js';
 import { SessionStoreUnavailableException } from './session.exceptions.js';
-import type { SessionRecord, UserSessionEntry } from './stores/session-record.js';
+import {
+  familyEndsAt,
+  type SessionRecord,
+  type UserSessionEntry,
+} from './stores/session-record.js';
 import { SessionStoreUnavailableError } from './stores/store-outage.js';
 
 /** One session of a user, as listed by {@link SessionService.listForUser}: never its ID. */
@@ -125,7 +129,7 @@ export class SessionService {
   private endsAt({ createdAt, lastSeenAt, refresh }: SessionRecord): number {
     const tokens = this.engine.options.tokens;
     if (refresh && tokens) {
-      return Math.min(createdAt + tokens.refreshTtlMs, lastSeenAt + tokens.refreshIdleMs);
+      return familyEndsAt({ createdAt, lastSeenAt }, tokens.refreshTtlMs, tokens.refreshIdleMs);
     }
     return this.engine.timing.endsAt(createdAt, lastSeenAt);
   }

@@ -2,6 +2,7 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import {
   SessionStoreUnavailableException,
   TokenUnauthorizedException,
+  type TokenUnauthorizedReason,
 } from '../session.exceptions.js';
 import { SessionStoreUnavailableError } from '../stores/store-outage.js';
 import {
@@ -16,6 +17,19 @@ import { TokenService } from '../tokens/token.service.js';
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 /** The scheme with a credential after it; `Bearer` alone carries no token. */
 const BEARER_SCHEME = /^bearer +\S/i;
+
+/** Express's `res` and Fastify's `reply` both have `header(name, value)`. */
+interface HeaderSetter {
+  header(name: string, value: string): unknown;
+}
+
+/**
+ * The RFC 6750 §3 challenge: no error code when the request carried no
+ * token, `invalid_token` for one that does not verify, expired or revoked.
+ */
+function challengeFor(reason: TokenUnauthorizedReason): string {
+  return reason === 'token_missing' ? 'Bearer' : 'Bearer error="invalid_token"';
+}
 
 interface HeaderHolder {
   headers: Record<string, string | string[] | undefined>;
@@ -39,8 +53,17 @@ export class AccessTokenGuard implements CanActivate {
       );
     }
     const request = executionContext.getArgByIndex<HeaderHolder & PrincipalHolder>(0);
-    const token = this.extractToken(request);
-    (request as PrincipalHolder)[ACCESS_TOKEN_PRINCIPAL] = await this.verify(token);
+    try {
+      const token = this.extractToken(request);
+      (request as PrincipalHolder)[ACCESS_TOKEN_PRINCIPAL] = await this.verify(token);
+    } catch (error) {
+      if (error instanceof TokenUnauthorizedException) {
+        executionContext
+          .getArgByIndex<HeaderSetter>(1)
+          .header('WWW-Authenticate', challengeFor(error.reason));
+      }
+      throw error;
+    }
     return true;
   }
 

@@ -2,6 +2,7 @@ import { ExpiryHeap } from './expiry-heap.js';
 import { resolveMaxSessionsPerUser } from './per-user-cap.js';
 import {
   copyRecord,
+  familyEndsAt,
   forwardRecord,
   isLiveRecord,
   type SessionPatch,
@@ -181,7 +182,7 @@ export class MemoryStore implements SessionStore {
     const state = record.refresh;
     if (!state || !entry.issued?.has(request.presented)) return { status: 'unknown' };
     const { now } = request;
-    const endsAt = familyEndsAt(record, request);
+    const endsAt = familyEndsAt(record, request.absoluteMs, request.idleMs);
     if (endsAt <= now) return { status: 'expired' };
     if (request.presented === state.current) {
       record.refresh = {
@@ -193,7 +194,7 @@ export class MemoryStore implements SessionStore {
       };
       record.lastSeenAt = now;
       entry.issued.add(request.successor);
-      this.setExpiry(key, entry, familyEndsAt(record, request) - now);
+      this.setExpiry(key, entry, familyEndsAt(record, request.absoluteMs, request.idleMs) - now);
       return { status: 'rotated', record: copyRecord(record) };
     }
     if (
@@ -357,11 +358,6 @@ export class MemoryStore implements SessionStore {
     keys.delete(key);
     if (keys.size === 0) this.byUser.delete(record.userId);
   }
-}
-
-/** When a family ends: idle since its last redemption, or absolute since its creation. */
-function familyEndsAt(record: SessionRecord, request: RedeemRequest): number {
-  return Math.min(record.createdAt + request.absoluteMs, record.lastSeenAt + request.idleMs);
 }
 
 /** A logged-in, live session: indexed under its user, evicted last. */

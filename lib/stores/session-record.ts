@@ -83,6 +83,18 @@ export function isLiveRecord(record: SessionRecord): boolean {
   return record.revokedAt === undefined && record.movedTo === undefined;
 }
 
+/**
+ * When a refresh-token family ends: `idleMs` after its last refresh, or
+ * `absoluteMs` after its log-in, whichever comes first.
+ */
+export function familyEndsAt(
+  record: Pick<SessionRecord, 'createdAt' | 'lastSeenAt'>,
+  absoluteMs: number,
+  idleMs: number,
+): number {
+  return Math.min(record.createdAt + absoluteMs, record.lastSeenAt + idleMs);
+}
+
 /** A partial write: only the top-level keys that changed, plus the activity time. */
 export interface SessionPatch {
   lastSeenAt?: number;

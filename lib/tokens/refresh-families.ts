@@ -1,6 +1,6 @@
 import type { SessionEvents } from '../events/session-events.js';
 import type { ResolvedTokenOptions } from '../options/token-options.js';
-import { isLiveRecord, type SessionRecord } from '../stores/session-record.js';
+import { familyEndsAt, isLiveRecord, type SessionRecord } from '../stores/session-record.js';
 import type { SessionStore } from '../stores/session-store.interface.js';
 import type { StoreOutageMonitor } from '../stores/store-outage.js';
 import {
@@ -157,9 +157,8 @@ export class RefreshFamilies {
     );
   }
 
-  /** When a family ends: idle since its last refresh, or absolute since its log-in. */
-  endsAt(record: Pick<SessionRecord, 'createdAt' | 'lastSeenAt'>): number {
+  private endsAt(record: SessionRecord): number {
     const { refreshTtlMs, refreshIdleMs } = this.settings.tokens;
-    return Math.min(record.createdAt + refreshTtlMs, record.lastSeenAt + refreshIdleMs);
+    return familyEndsAt(record, refreshTtlMs, refreshIdleMs);
   }
 }

@@ -143,4 +143,12 @@ describe.each(PLATFORMS)('AccessTokenGuard on %s', (platform) => {
     });
     expect((await me(`Bearer ${next.accessToken}`).expect(401)).body.reason).toBe('token_revoked');
   });
+
+  it('401s carry the RFC 6750 challenge: bare Bearer without a token, invalid_token with a bad one', async () => {
+    expect((await me().expect(401)).headers['www-authenticate']).toBe('Bearer');
+    expect((await me('Bearer junk.junk.junk').expect(401)).headers['www-authenticate']).toBe(
+      'Bearer error="invalid_token"',
+    );
+    expect((await me(`Bearer ${token}`).expect(200)).headers['www-authenticate']).toBeUndefined();
+  });
 });

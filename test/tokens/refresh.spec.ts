@@ -135,6 +135,14 @@ describe('TokenService: refresh-token families', () => {
     await expect(tokens.refresh(pair.refreshToken)).resolves.toMatchObject({ family: pair.family });
   });
 
+  it('a refresh token is no access token, and an access token no refresh token (token_invalid both ways)', async () => {
+    const { tokens } = setup();
+    const pair = await tokens.logIn({ userId: 'alice' });
+    expect(await reasonOf(tokens.verifyAccessToken(pair.refreshToken))).toBe('token_invalid');
+    expect(await reasonOf(tokens.refresh(pair.accessToken))).toBe('token_invalid');
+    await expect(tokens.refresh(pair.refreshToken)).resolves.toMatchObject({ family: pair.family });
+  });
+
   it('logOut revokes the family (its access tokens too, under strict) and is idempotent', async () => {
     const { tokens, seen } = setup();
     const pair = await tokens.logIn({ userId: 'alice' });
