@@ -2,8 +2,8 @@
 export interface AccessTokenPrincipal {
   /** The `sub` claim. */
   userId: string;
-  /** The `roles` claim (`[]` when absent). */
-  roles: string[];
+  /** The `roles` claim (`[]` when absent). Frozen: one verified token's principal is shared by its requests. */
+  readonly roles: readonly string[];
   /** The token family handle (`sid` claim): what revocation will act on. */
   family: string;
   /** The `exp` claim. */

@@ -23,6 +23,7 @@ import type { AccessTokenPrincipal } from './access-token-principal.js';
 import { precheckProblem } from './jws-precheck.js';
 import { RefreshFamilies, type RedeemedFamily } from './refresh-families.js';
 import { TokenVerificationError, TokensNotConfiguredError } from './token.errors.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /** The `typ` header of access tokens (RFC 9068), so no other JWT of ours passes for one. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
@@ -72,6 +73,7 @@ export class TokenService {
   private readonly tokens?: ResolvedTokenOptions;
   private readonly keysByKid = new Map<string, KeyObject>();
   private readonly families?: RefreshFamilies;
+  private readonly verified?: VerifiedTokenCache;
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) options: ResolvedSessionOptions,
@@ -83,6 +85,7 @@ export class TokenService {
       if (kid !== undefined) this.keysByKid.set(kid, key);
     }
     if (this.tokens) {
+      this.verified = new VerifiedTokenCache(this.tokens.clockToleranceMs);
       this.families = new RefreshFamilies({
         store: engine.store,
         outage: engine.outage,
@@ -197,10 +200,13 @@ export class TokenService {
     const tokens = this.config();
     if (typeof token !== 'string')
       throw new TokenVerificationError('token_invalid', 'not a string');
-    const problem = precheckProblem(token);
-    if (problem) throw new TokenVerificationError('token_invalid', problem);
-    const { payload } = await this.verifySignatureAndClaims(token, tokens);
-    const principal = principalOf(payload);
+    let principal = this.verified!.get(token, Date.now());
+    if (principal === undefined) {
+      const problem = precheckProblem(token);
+      if (problem) throw new TokenVerificationError('token_invalid', problem);
+      const { payload } = await this.verifySignatureAndClaims(token, tokens);
+      principal = this.verified!.add(token, principalOf(payload));
+    }
     if (
       tokens.revocation === 'strict' &&
       !(await this.families!.isLive(principal.family, principal.userId))

@@ -119,9 +119,35 @@ describe('TokenService', () => {
     }
   });
 
-  it('an expired token is token_expired; inside the clock tolerance it still verifies', async () => {
+  it('a verified token is verified once, then looked up until it expires; failures are never remembered', async () => {
+    let checks = 0;
+    class CountingTokenService extends TokenService {
+      protected override verifySignatureAndClaims(
+        ...args: Parameters<TokenService['verifySignatureAndClaims']>
+      ) {
+        checks++;
+        return super.verifySignatureAndClaims(...args);
+      }
+    }
+    const plain = tokenService();
+    const counting = Object.setPrototypeOf(plain, CountingTokenService.prototype) as TokenService;
+    const { token } = await counting.issueAccessToken(SUBJECT);
+    const first = await counting.verifyAccessToken(token);
+    const second = await counting.verifyAccessToken(token);
+    expect(checks).toBe(1);
+    expect(second).toBe(first);
+    // Shared between requests, so frozen: a handler cannot change what the next one sees.
+    expect(Object.isFrozen(first) && Object.isFrozen(first.roles)).toBe(true);
+    const forged = token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA');
+    expect(await reasonOf(counting.verifyAccessToken(forged))).toBe('token_invalid');
+    expect(await reasonOf(counting.verifyAccessToken(forged))).toBe('token_invalid');
+    expect(checks).toBe(3);
+  });
+
+  it('an expired token is token_expired, also after it was verified while valid; inside the clock tolerance it still verifies', async () => {
     const service = tokenService({ accessTtl: 1, clockTolerance: 0 });
     const { token } = await service.issueAccessToken(SUBJECT);
+    await expect(service.verifyAccessToken(token)).resolves.toMatchObject({ userId: 'alice' });
     await new Promise((resolve) => setTimeout(resolve, 2100));
     expect(await reasonOf(service.verifyAccessToken(token))).toBe('token_expired');
     const tolerant = tokenService({ accessTtl: 1, clockTolerance: '10s' });
