@@ -91,6 +91,11 @@ export class MemoryStore implements SessionStore {
     return entry ? copyRecord(entry.record) : null;
   }
 
+  async peek(key: string): Promise<SessionRecord | null> {
+    const entry = this.live(key);
+    return entry ? { ...copyRecord(entry.record), data: {} } : null;
+  }
+
   async set(key: string, record: SessionRecord, ttlMs: number): Promise<void> {
     const entry = this.write(key, copyRecord(record), ttlMs);
     if (record.refresh) {

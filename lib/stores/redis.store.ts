@@ -10,12 +10,23 @@ import {
 } from './redis/node-redis.driver.js';
 import { OperationDeadlines } from './redis/operation-deadlines.js';
 import { runScript, type RedisDriver } from './redis/redis-driver.js';
-import { readSession, toTtl, type RedisTopologyOperations } from './redis/redis-topology.js';
+import {
+  peekSession,
+  readSession,
+  toTtl,
+  type RedisTopologyOperations,
+} from './redis/redis-topology.js';
 import { COUNT } from './redis/redis.scripts.js';
 import { StandaloneOperations } from './redis/standalone.operations.js';
 import { resolveMaxSessionsPerUser } from './per-user-cap.js';
 import type { SessionPatch, SessionRecord, UserSessionEntry } from './session-record.js';
-import type { RotateOptions, RotateOutcome, SessionStore } from './session-store.interface.js';
+import type {
+  RedeemOutcome,
+  RedeemRequest,
+  RotateOptions,
+  RotateOutcome,
+  SessionStore,
+} from './session-store.interface.js';
 
 /**
  * Options of {@link RedisStore}: give exactly one of `client`, `url` or
@@ -155,6 +166,11 @@ export class RedisStore implements SessionStore {
     return this.run('get', () => readSession(this.driver, this.prefix + key));
   }
 
+  /** One HMGET of the fixed fields: a family's token history is not read. */
+  async peek(key: string): Promise<SessionRecord | null> {
+    return this.run('peek', () => peekSession(this.driver, this.prefix + key));
+  }
+
   async set(key: string, record: SessionRecord, ttlMs: number): Promise<void> {
     await this.run('set', () => this.topology.put(key, undefined, record, ttlMs));
   }
@@ -222,6 +238,17 @@ export class RedisStore implements SessionStore {
     return this.topology.revokeAllForUser(userId, revokedAt, ttlMs, exceptKey, (work) =>
       this.run('revokeAllForUser', work),
     );
+  }
+
+  /**
+   * Redeems a refresh token: one REDEEM script on the family's key checks
+   * and writes atomically on both topologies (never a read then a write from
+   * here), so of two concurrent redemptions of one token at most one
+   * rotates. On Cluster the index steps follow it: the entry of a family
+   * revoked for reuse is removed afterwards, as after `revoke`.
+   */
+  async redeemRefreshToken(key: string, request: RedeemRequest): Promise<RedeemOutcome> {
+    return this.run('redeemRefreshToken', () => this.topology.redeem(key, request));
   }
 
   /**

@@ -104,6 +104,13 @@ export interface SessionStore {
    */
   get(key: string): Promise<SessionRecord | null>;
   /**
+   * Optional: reads a record without its data (`data` is `{}`) and, on a
+   * refresh-token family, without its token history: what the strict
+   * access-token check needs, at a cost that does not grow with the record.
+   * Callers without it use `get`.
+   */
+  peek?(key: string): Promise<SessionRecord | null>;
+  /**
    * Writes a whole record (a new session), replacing any record under `key`.
    * A user session beyond the store's per-user cap revokes that user's
    * sessions indexed longest ago.

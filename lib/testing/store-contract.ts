@@ -2,6 +2,7 @@ import type { SessionStore } from '../stores/session-store.interface.js';
 import type { ContractCases } from './contract/contract-fixtures.js';
 import { counterCases } from './contract/counter.cases.js';
 import { recordCases } from './contract/record.cases.js';
+import { refreshCases } from './contract/refresh.cases.js';
 import { rotationCases } from './contract/rotation.cases.js';
 import { userIndexCases } from './contract/user-index.cases.js';
 
@@ -42,8 +43,9 @@ export interface SessionStoreContractOptions<TStore extends SessionStore = Sessi
  * The behaviour every `SessionStore` must have, as one suite: whole and
  * delta writes, copies, TTLs, the per-user index and its cap, revocation
  * tombstones, conditional rotation with forwards, and the optional methods
- * (`revokeAllForUser`, `incrementCounter`; a store without one passes those
- * cases as it is). Runner-agnostic: assertions come from `node:assert`, the
+ * (`revokeAllForUser`, `incrementCounter`, and `redeemRefreshToken`:
+ * refresh-token families, their rotation, reuse detection and races; a
+ * store without one passes those cases as it is). Runner-agnostic: assertions come from `node:assert`, the
  * caller passes its runner's `describe` and `it`. MemoryStore and RedisStore
  * are proven with exactly this suite.
  *
@@ -101,5 +103,6 @@ export function runSessionStoreContract<TStore extends SessionStore>(
     userIndexCases(cases);
     rotationCases(cases);
     counterCases(cases);
+    refreshCases(cases);
   });
 }

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { createClient, createCluster } from 'redis';
 import { RedisStore } from '../../lib/stores/redis.store.js';
 import type { SessionRecord } from '../../lib/stores/session-record.js';
+import type { RedeemRequest } from '../../lib/stores/session-store.interface.js';
 import {
   startRedis,
   startRedisCluster,
@@ -23,6 +24,19 @@ const record = (overrides: Partial<SessionRecord> = {}): SessionRecord => ({
   lastSeenAt: Date.now(),
   data: { views: '1' },
   ...overrides,
+});
+/** A refresh-token family (a log-in of token sessions), current token `token`. */
+const family = (token: string, overrides: Partial<SessionRecord> = {}) =>
+  record({ userId: user(), data: {}, refresh: { current: token, generation: 1 }, ...overrides });
+/** A redemption of `presented` now, with lifetimes no test reaches. */
+const redemption = (presented: string, successor = key()): RedeemRequest => ({
+  presented,
+  successor,
+  now: Date.now(),
+  idleMs: HOUR,
+  absoluteMs: 2 * HOUR,
+  graceMs: 0,
+  revokedTtlMs: HOUR,
 });
 
 /** Client settings the RedisStore JSDoc recommends for app-owned clients. */
@@ -119,6 +133,21 @@ runSessionStoreContract({
 });
 
 runSessionStoreContract({
+  name: 'RedisStore (node-redis RESP3, standalone)',
+  createStore: async () => {
+    const client = createClient({ url: (await shared.get()).url, RESP: 3 });
+    client.on('error', () => {});
+    await client.connect();
+    return Object.assign(new RedisStore({ client, prefix: prefix() }), {
+      quit: () => client.close(),
+    });
+  },
+  destroyStore: async (store) => void (await store.close(), await store.quit()),
+  describe,
+  it,
+});
+
+runSessionStoreContract({
   name: 'RedisStore (store-owned client from url)',
   createStore: async () => new RedisStore({ url: (await shared.get()).url, prefix: prefix() }),
   describe,
@@ -187,6 +216,15 @@ async function commandsPerOperation(
   ops.revoke = () => store.revoke(k3, Date.now(), HOUR);
   ops.revokeAllForUser = () => store.revokeAllForUser(u, Date.now(), HOUR);
   ops.destroy = () => store.destroy(k3);
+  // A family of its own user, so that revokeAllForUser leaves it: each run rotates it.
+  const refreshFamily = key();
+  let token = key();
+  await store.set(refreshFamily, family(token), HOUR);
+  ops.redeemRefreshToken = async () => {
+    const successor = key();
+    await store.redeemRefreshToken(refreshFamily, redemption(token, successor));
+    token = successor;
+  };
   for (const op of Object.values(ops)) await op();
   k = key();
   k2 = key();
@@ -219,6 +257,7 @@ describe('RedisStore round trips', () => {
           revoke: ['evalsha'],
           revokeAllForUser: ['evalsha'],
           destroy: ['evalsha'],
+          redeemRefreshToken: ['evalsha'],
         });
       }
     } finally {
@@ -255,6 +294,8 @@ describe('RedisStore round trips', () => {
         // nothing live left to revoke: only the index read
         revokeAllForUser: ['zrange'],
         destroy: ['evalsha'],
+        // a rotation: the one script on the family's key (its index is far from its horizon)
+        redeemRefreshToken: ['evalsha'],
       });
     } finally {
       await watch.close();
@@ -283,16 +324,35 @@ describe('RedisStore on foreign or corrupt values', () => {
           (k) => raw.hset(k, 'h', 'x', 'c', '1', 'l', '1', 'r', '[1]'),
         ],
         ['hash with roles an object', (k) => raw.hset(k, 'h', 'x', 'c', '1', 'l', '1', 'r', '{}')],
+        [
+          'family with a bad generation',
+          (k) => raw.hset(k, 'h', 'x', 'c', '1', 'l', '1', 'tc', 'tok', 'tn', 'one', 't:tok', '1'),
+        ],
+        [
+          'family with a bad rotation time',
+          (k) => raw.hset(k, 'h', 'x', 'c', '1', 'l', '1', 'tc', 'tok', 'tn', '1', 'tr', 'x'),
+        ],
+        [
+          'family without a current token',
+          (k) => raw.hset(k, 'h', 'x', 'c', '1', 'l', '1', 'tn', '1', 'tp', 'tok', 't:tok', '1'),
+        ],
       ];
       for (const [name, write] of cases) {
         const k = key();
         await write(p + k);
         const seen = {
           get: await store.get(k),
+          redeem: (await store.redeemRefreshToken(k, redemption('tok'))).status,
           update: await store.update(k, { set: { a: '1' } }, HOUR),
           revoke: await store.revoke(k, 1, HOUR),
         };
-        expect({ name, ...seen }).toEqual({ name, get: null, update: false, revoke: false });
+        expect({ name, ...seen }).toEqual({
+          name,
+          get: null,
+          redeem: 'unknown',
+          update: false,
+          revoke: false,
+        });
         await store.set(k, record(), HOUR);
         expect(await store.get(k)).not.toBeNull();
         await write(p + key()).then(() => store.destroy(key()));
@@ -430,6 +490,51 @@ describe.each([
       expect(Number(await client.hget(p + k, 'i'))).toBeGreaterThan(Date.now() + HOUR);
       expect(await client.pttl(index)).toBeGreaterThan(HOUR);
       expect((await store.listForUser(u)).map((e) => e.key)).toEqual([k]);
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it('a rotated refresh-token family never outlives its index entry', async () => {
+    const client = await makeClient();
+    const p = prefix();
+    const store = new RedisStore({ client, prefix: p });
+    try {
+      const k = key();
+      const token = key();
+      const r = family(token);
+      await store.set(k, r, 10_000);
+      const index = `${p}user:${r.userId}`;
+      // as if the family had been redeemed for a day: its index would expire before it
+      await client.hset(p + k, 'i', String(Date.now() + 2_000));
+      await client.pexpire(index, 2_000);
+      const outcome = await store.redeemRefreshToken(k, redemption(token));
+      expect(outcome.status).toBe('rotated');
+      expect(await client.pttl(p + k)).toBeGreaterThan(HOUR - 5_000);
+      expect(Number(await client.hget(p + k, 'i'))).toBeGreaterThan(Date.now() + HOUR);
+      expect(await client.pttl(index)).toBeGreaterThan(HOUR);
+      expect((await store.listForUser(r.userId!)).map((e) => e.key)).toEqual([k]);
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it('a family revoked for reuse is out of its user index when the call returns', async () => {
+    const client = await makeClient();
+    const p = prefix();
+    const store = new RedisStore({ client, prefix: p });
+    try {
+      const k = key();
+      const token = key();
+      const r = family(token);
+      await store.set(k, r, HOUR);
+      const index = `${p}user:${r.userId}`;
+      expect(await client.zrange(index, '0', '-1')).toEqual([k]);
+      await store.redeemRefreshToken(k, redemption(token));
+      expect((await store.redeemRefreshToken(k, redemption(token))).status).toBe('reused');
+      // read raw: a listing would prune a dangling entry and hide it
+      expect(await client.zrange(index, '0', '-1')).toEqual([]);
+      expect(await client.hexists(p + k, 'tc')).toBe(0);
     } finally {
       await client.quit();
     }

@@ -1,5 +1,10 @@
 import type { SessionPatch, SessionRecord, UserSessionEntry } from '../session-record.js';
-import { MAX_FORWARD_HOPS, type RotateOutcome } from '../session-store.interface.js';
+import {
+  MAX_FORWARD_HOPS,
+  type RedeemOutcome,
+  type RedeemRequest,
+  type RotateOutcome,
+} from '../session-store.interface.js';
 import { ClusterUserIndex, INLINE } from './cluster-index.js';
 import { runScript } from './redis-driver.js';
 import {
@@ -8,6 +13,8 @@ import {
   indexedUser,
   keepFor,
   patchArgs,
+  redeemArgs,
+  redeemReply,
   revokeFollowing,
   rotateOutcome,
   toTtl,
@@ -16,7 +23,7 @@ import {
   type RedisTopologyOperations,
   type RedisTopologySettings,
 } from './redis-topology.js';
-import { DESTROY, ENFORCE_SLACK, EXTEND, MOVE, PUT, UPDATE } from './redis.scripts.js';
+import { DESTROY, ENFORCE_SLACK, EXTEND, MOVE, PUT, REDEEM, UPDATE } from './redis.scripts.js';
 import { encodeRecord } from './session-hash.js';
 
 /** The index node's clock and a session node's clock may differ by this much. */
@@ -223,5 +230,26 @@ export class ClusterOperations implements RedisTopologyOperations {
       const targets = live.map((entry) => entry.key).filter((key) => key !== exceptKey);
       return this.index.revokeSessions(userId, targets, String(revokedAt), ttl);
     });
+  }
+
+  /**
+   * One REDEEM script on the family's key decides and writes (the atomic
+   * step); the index steps follow, as after revoke and update: a family
+   * revoked for reuse leaves the index, and, rarely, a rotated family whose
+   * TTL would pass its index's horizon extends the index, then itself.
+   */
+  async redeem(key: string, request: RedeemRequest): Promise<RedeemOutcome> {
+    const { driver, prefix } = this.settings;
+    const k = prefix + key;
+    const { outcome, user, extendTtl } = redeemReply(
+      await runScript(driver, REDEEM, [k], [INLINE, prefix, key, ...redeemArgs(request)]),
+    );
+    if (outcome.status === 'reused' && user) await this.index.remove(user, [key]);
+    if (extendTtl !== undefined) {
+      const [horizon] = await this.index.add(user, key, extendTtl, true);
+      const horizonArg = String(horizon - CLOCK_MARGIN_MS);
+      await runScript(driver, EXTEND, [k], [user, String(extendTtl), horizonArg]);
+    }
+    return outcome;
   }
 }

@@ -6,6 +6,8 @@ import {
 } from '../session-record.js';
 import {
   MAX_FORWARD_HOPS,
+  type RedeemOutcome,
+  type RedeemRequest,
   type RotateOptions,
   type RotateOutcome,
 } from '../session-store.interface.js';
@@ -51,6 +53,8 @@ export interface RedisTopologyOperations {
     exceptKey: string | undefined,
     bounded: Bounded,
   ): Promise<number>;
+  /** redeemRefreshToken: one REDEEM script on the family's key (see redis.scripts.ts). */
+  redeem(key: string, request: RedeemRequest): Promise<RedeemOutcome>;
 }
 
 /** What both topologies are built from. */
@@ -77,6 +81,26 @@ export async function readSession(driver: RedisDriver, k: string): Promise<Sessi
     if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return null;
     throw error;
   }
+}
+
+/** The fields `peek` reads: every record field but data, the index horizon and the token history. */
+const PEEK_FIELDS = ['h', 'c', 'l', 'a', 'u', 'r', 'x', 'm', 'g', 'tc', 'tn', 'tp', 'tr', 'ts'];
+
+/** One HMGET of the fixed fields: a record without data, whatever the hash holds besides. */
+export async function peekSession(driver: RedisDriver, k: string): Promise<SessionRecord | null> {
+  let reply: unknown;
+  try {
+    reply = await driver.send(['HMGET', k, ...PEEK_FIELDS], k);
+  } catch (error) {
+    if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return null;
+    throw error;
+  }
+  if (!Array.isArray(reply)) return null;
+  const fields: unknown[] = [];
+  reply.forEach((value, i) => {
+    if (value !== null && value !== undefined) fields.push(PEEK_FIELDS[i], value);
+  });
+  return decodeRecord(fields);
 }
 
 /** UPDATE's ARGV from its sixth on: lastSeenAt, n, n field/value values, fields to delete. */
@@ -110,6 +134,57 @@ export function rotateOutcome(reply: unknown): RotateOutcome {
   const to = asString(reply[1]);
   if (reply[0] === 2 && to) return { status: 'moved', to };
   return { status: 'gone' };
+}
+
+/** REDEEM's ARGV from its fourth on: the request, then the tombstone TTL and the index keep. */
+export function redeemArgs(request: RedeemRequest): string[] {
+  return [
+    request.presented,
+    request.successor,
+    request.sealedSuccessor ?? '',
+    String(request.now),
+    String(request.idleMs),
+    String(request.absoluteMs),
+    String(request.graceMs),
+    String(toTtl(request.revokedTtlMs)),
+    // A rotation's TTL is at most the idle lifetime: an index kept for that
+    // (plus its grace) outlives the family.
+    String(keepFor(Math.min(request.idleMs, request.absoluteMs))),
+  ];
+}
+
+/** A REDEEM reply, and what it leaves to a Cluster caller (see REDEEM). */
+export interface RedeemReply {
+  outcome: RedeemOutcome;
+  /** The family's user, when its index entry must go (reused) or be extended (`extendTtl`). */
+  user: string;
+  /** Cluster: rotated with the TTL capped at the index horizon; extend the index for this TTL. */
+  extendTtl?: number;
+}
+
+/**
+ * Reads a REDEEM reply: { 0 } unknown, { 4 } revoked, { 5 } expired, else a
+ * record (the HGETALL fields) with { 1 } rotated, { 2, sealed } replayed,
+ * { 3, user } reused, { 6, user, ttl } rotated with the index to extend.
+ */
+export function redeemReply(reply: unknown): RedeemReply {
+  const [code, fields, extra, ttl] = Array.isArray(reply) ? reply : [];
+  if (code === 0) return { outcome: { status: 'unknown' }, user: '' };
+  if (code === 4) return { outcome: { status: 'revoked' }, user: '' };
+  if (code === 5) return { outcome: { status: 'expired' }, user: '' };
+  const record = decodeRecord(fields);
+  const text = asString(extra);
+  if (record?.refresh) {
+    if (code === 1) return { outcome: { status: 'rotated', record }, user: '' };
+    if (code === 2 && text) {
+      return { outcome: { status: 'replayed', record, sealedSuccessor: text }, user: '' };
+    }
+    if (code === 3 && text !== null) return { outcome: { status: 'reused', record }, user: text };
+    if (code === 6 && text && typeof ttl === 'number') {
+      return { outcome: { status: 'rotated', record }, user: text, extendTtl: ttl };
+    }
+  }
+  throw new Error('unexpected reply to redeemRefreshToken');
 }
 
 export function toTtl(ttlMs: number): number {

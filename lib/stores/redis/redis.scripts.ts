@@ -14,6 +14,10 @@ export interface LuaScript {
  * key a forward leads to, g until when a forward serves loads, and
  * `d:<name>` per top-level data key. Names are one letter because a small
  * hash is a listpack and every field name is stored in every session.
+ * A refresh-token family adds tc its current token's digest, tn generation,
+ * tp previous digest, tr rotatedAt, ts sealedSuccessor, and `t:<digest>` =
+ * '1' per token it ever issued (what tells a rotated token coming back, which
+ * is reuse, from a forged one; kept until the family ends).
  *
  * Scripts get an "inline" flag. Inline (standalone Redis) a script also does
  * the index work on `<prefix>user:<userId>` itself, so each operation is one
@@ -52,6 +56,14 @@ local function valid_roles(json)
   return n > 0 or json:match('^%s*%[') ~= nil
 end
 `,
+  valid_refresh: `
+-- A family's fields tc, tn, tp, tr, ts as decodeRecord accepts them: none
+-- at all (a cookie session), or a current token with a numeric generation.
+local function valid_refresh(tc, tn, tp, tr, ts)
+  if not tc then return not (tn or tp or tr or ts) end
+  return tonumber(tn) ~= nil and (not tr or tonumber(tr) ~= nil)
+end
+`,
   live_user: `
 -- User id ('' when anonymous) of a live session, or nil for anything else:
 -- missing, foreign type, missing required fields, a tombstone or a forward.
@@ -59,10 +71,11 @@ end
 -- no session can be neither updated nor revoked.)
 local function live_user(k)
   if not is_type(k, 'hash') then return nil end
-  local f = redis.call('HMGET', k, 'h', 'c', 'l', 'x', 'u', 'a', 'r', 'm')
+  local f = redis.call('HMGET', k, 'h', 'c', 'l', 'x', 'u', 'a', 'r', 'm', 'tc', 'tn', 'tp', 'tr', 'ts')
   if not f[1] or f[1] == '' or not tonumber(f[2]) or not tonumber(f[3]) or f[4] or f[8] then return nil end
   if f[6] and not tonumber(f[6]) then return nil end
   if f[7] and not valid_roles(f[7]) then return nil end
+  if not valid_refresh(f[9], f[10], f[11], f[12], f[13]) then return nil end
   return f[5] or ''
 end
 `,
@@ -128,6 +141,21 @@ local function tombstone(k, revoked_at, ttl)
   redis.call('PEXPIRE', k, ttl)
 end
 `,
+  family_fields: `
+-- HGETALL of a family without its issued-token marks (t:<digest>, one more
+-- per rotation): a redemption answers the record, not the whole history.
+local function family_fields(k)
+  local all = redis.call('HGETALL', k)
+  local out = {}
+  for i = 1, #all, 2 do
+    if all[i]:sub(1, 2) ~= 't:' then
+      out[#out + 1] = all[i]
+      out[#out + 1] = all[i + 1]
+    end
+  end
+  return out
+end
+`,
   enforce_max: `
 -- Revokes the oldest live sessions of a user beyond max (current excluded),
 -- pruning dead entries on the way. Nothing to do (the usual case) costs one
@@ -165,11 +193,12 @@ end
 -- already leads when another rotation won; 0 when it is gone (missing,
 -- revoked, expired, or not this session).
 local function move_old(k, expect, forward_ms, readable_until, new_member)
-  local f = redis.pcall('HMGET', k, 'h', 'c', 'l', 'x', 'u', 'a', 'r', 'm')
+  local f = redis.pcall('HMGET', k, 'h', 'c', 'l', 'x', 'u', 'a', 'r', 'm', 'tc', 'tn', 'tp', 'tr', 'ts')
   if type(f) ~= 'table' or f[1] ~= expect then return 0, '' end
   if f[8] then return 2, f[8] end
   if f[4] or not tonumber(f[2]) or not tonumber(f[3]) then return 0, '' end
   if (f[6] and not tonumber(f[6])) or (f[7] and not valid_roles(f[7])) then return 0, '' end
+  if not valid_refresh(f[9], f[10], f[11], f[12], f[13]) then return 0, '' end
   redis.call('DEL', k)
   if forward_ms > 0 then
     if readable_until ~= '' then
@@ -280,11 +309,12 @@ local k = KEYS[1]
 -- same checks as live_user, one HSET for lastSeenAt and the changed fields
 -- together, one PEXPIRE. A forward is never written (it must die on time):
 -- the caller is told where it leads.
-local f = redis.pcall('HMGET', k, 'h', 'c', 'l', 'x', 'u', 'i', 'a', 'r', 'm')
+local f = redis.pcall('HMGET', k, 'h', 'c', 'l', 'x', 'u', 'i', 'a', 'r', 'm', 'tc', 'tn', 'tp', 'tr', 'ts')
 if type(f) ~= 'table' or not f[1] or f[1] == '' or f[4] then return 0 end
 if f[9] then return { 3, f[9] } end
 if not tonumber(f[2]) or not tonumber(f[3]) or (f[7] and not tonumber(f[7])) then return 0 end
 if f[8] and not valid_roles(f[8]) then return 0 end
+if not valid_refresh(f[10], f[11], f[12], f[13], f[14]) then return 0 end
 local n = tonumber(ARGV[7])
 if ARGV[6] ~= '' then
   hset_range(k, 8, 7 + n, 'l', ARGV[6])
@@ -490,6 +520,69 @@ for i = 2, #ARGV do
   end
 end
 return n
+`,
+);
+
+/**
+ * Redeems a refresh token of the family under KEYS[1], check and write in
+ * one script on that key alone, so two redemptions of one token can never
+ * both rotate, on standalone and Cluster alike. The checks are
+ * MemoryStore.redeemRefreshToken's, in its order. ARGV: inline, prefix,
+ * member, presented, successor, sealed successor ('' = none), now, idle ms,
+ * absolute ms, grace ms, tombstone ttl, keep (index TTL).
+ * Answers { 0 } unknown, { 1, fields } rotated, { 2, fields, sealed
+ * successor } replayed, { 3, fields before, user } reused (the family is a
+ * tombstone; on Cluster the caller unindexes it), { 4 } revoked, { 5 }
+ * expired, or on Cluster { 6, fields, user, ttl }: rotated, but the TTL was
+ * capped at the index horizon, so the caller extends the index, then EXTEND.
+ */
+export const REDEEM = script(
+  'redeem',
+  `
+local k = KEYS[1]
+local inline, prefix, member = ARGV[1] == '1', ARGV[2], ARGV[3]
+local presented, successor, sealed = ARGV[4], ARGV[5], ARGV[6]
+local now, idle, absolute = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local f = redis.pcall('HMGET', k, 'h', 'c', 'l', 'x', 'u', 'i', 'a', 'r', 'm', 'tc', 'tn', 'tp', 'tr', 'ts')
+-- What decodeRecord reads as no record is no family; then a forward, and a tombstone.
+if type(f) ~= 'table' or not f[1] or f[1] == '' or not tonumber(f[2]) or not tonumber(f[3]) then return { 0 } end
+if (f[4] and not tonumber(f[4])) or (f[7] and not tonumber(f[7])) then return { 0 } end
+if (f[8] and not valid_roles(f[8])) or not valid_refresh(f[10], f[11], f[12], f[13], f[14]) then return { 0 } end
+if f[9] then return { 0 } end
+if f[4] then return { 4 } end
+if not f[10] or redis.call('HEXISTS', k, 't:' .. presented) == 0 then return { 0 } end
+local created = tonumber(f[2])
+if math.min(created + absolute, tonumber(f[3]) + idle) <= now then return { 5 } end
+local user = f[5]
+if presented == f[10] then
+  redis.call('HSET', k, 'tc', successor, 'tn', tonumber(f[11]) + 1, 'tp', presented, 'tr', ARGV[7], 'l', ARGV[7], 't:' .. successor, '1')
+  if sealed ~= '' then redis.call('HSET', k, 'ts', sealed) else redis.call('HDEL', k, 'ts') end
+  local ttl = math.max(1, math.ceil(math.min(created + absolute, now + idle) - now))
+  -- As UPDATE: the family's TTL never passes its index's horizon.
+  if user and user ~= '' then
+    local horizon = tonumber(f[6]) or 0
+    local server_now = now_ms()
+    if server_now + ttl > horizon then
+      if inline then
+        redis.call('HSET', k, 'i', index_add(prefix .. 'user:' .. user, member, tonumber(ARGV[12]), true))
+      else
+        if horizon > server_now then redis.call('PEXPIRE', k, horizon - server_now) end
+        return { 6, family_fields(k), user, ttl }
+      end
+    end
+  end
+  redis.call('PEXPIRE', k, ttl)
+  return { 1, family_fields(k) }
+end
+local grace = tonumber(ARGV[10])
+if presented == f[12] and grace > 0 and f[14] and f[13] and now - tonumber(f[13]) <= grace then
+  return { 2, family_fields(k), f[14] }
+end
+-- Issued by this family and rotated away: the token was copied. End the family.
+local before = family_fields(k)
+tombstone(k, ARGV[7], tonumber(ARGV[11]))
+if inline then index_rem(prefix, user, member) end
+return { 3, before, user or '' }
 `,
 );
 

@@ -1,7 +1,13 @@
-import type { SessionRecord } from '../session-record.js';
+import type { RefreshFamilyState, SessionRecord } from '../session-record.js';
 
 /** Field that carries one top-level data key: `d:<name>`. */
 export const DATA_FIELD_PREFIX = 'd:';
+/**
+ * Field that marks one refresh token a family issued: `t:<digest>` = '1'.
+ * One field per token, so the redeem script tells a rotated token from a
+ * forged one with a single HEXISTS; never read back into the record.
+ */
+const ISSUED_FIELD_PREFIX = 't:';
 
 /** Flattens a record into HSET field/value pairs (field names: see redis.scripts.ts). */
 export function encodeRecord(record: SessionRecord): string[] {
@@ -12,6 +18,7 @@ export function encodeRecord(record: SessionRecord): string[] {
   if (record.revokedAt !== undefined) pairs.push('x', String(record.revokedAt));
   if (record.movedTo !== undefined) pairs.push('m', record.movedTo);
   if (record.readableUntil !== undefined) pairs.push('g', String(record.readableUntil));
+  if (record.refresh !== undefined) pairs.push(...encodeRefresh(record.refresh));
   for (const [name, value] of Object.entries(record.data)) {
     pairs.push(DATA_FIELD_PREFIX + name, value);
   }
@@ -22,7 +29,9 @@ export function encodeRecord(record: SessionRecord): string[] {
  * Reads an HGETALL reply (a flat array in RESP2, a map or object in RESP3)
  * back into a record. Anything that is not a hash this store wrote (a
  * missing required field, a number that is not one, roles that are not a
- * list of strings) answers `null`: a foreign or corrupt value is no session.
+ * list of strings, refresh fields without a current token and generation)
+ * answers `null`: a foreign or corrupt value is no session. A family's
+ * issued-token marks (`t:<digest>`) are the redeem script's; they are skipped.
  */
 export function decodeRecord(reply: unknown): SessionRecord | null {
   const fields = toFields(reply);
@@ -31,6 +40,7 @@ export function decodeRecord(reply: unknown): SessionRecord | null {
   let createdAt: number | null = null;
   let lastSeenAt: number | null = null;
   const record: SessionRecord = { handle: '', createdAt: 0, lastSeenAt: 0, data: {} };
+  let refresh: Partial<RefreshFamilyState> | undefined;
   // One pass over the flat field/value list: no intermediate pairs or Map
   // (this runs on every request that has a session).
   for (let i = 0; i < fields.length; i += 2) {
@@ -70,6 +80,22 @@ export function decodeRecord(reply: unknown): SessionRecord | null {
         record.roles = roles;
         break;
       }
+      case 'tc':
+        (refresh ??= {}).current = value;
+        break;
+      case 'tp':
+        (refresh ??= {}).previous = value;
+        break;
+      case 'ts':
+        (refresh ??= {}).sealedSuccessor = value;
+        break;
+      case 'tn':
+      case 'tr': {
+        const number = toTime(value);
+        if (number === null) return null;
+        (refresh ??= {})[field === 'tn' ? 'generation' : 'rotatedAt'] = number;
+        break;
+      }
       default:
         if (field.startsWith(DATA_FIELD_PREFIX)) {
           record.data[field.slice(DATA_FIELD_PREFIX.length)] = value;
@@ -77,10 +103,30 @@ export function decodeRecord(reply: unknown): SessionRecord | null {
     }
   }
   if (!handle || createdAt === null || lastSeenAt === null) return null;
+  if (refresh) {
+    // Half a family (no current token or no generation) is no record we wrote.
+    if (refresh.current === undefined || refresh.generation === undefined) return null;
+    record.refresh = refresh as RefreshFamilyState;
+  }
   record.handle = handle;
   record.createdAt = createdAt;
   record.lastSeenAt = lastSeenAt;
   return record;
+}
+
+/**
+ * A family's rotation state (tc current, tn generation, tp previous, tr
+ * rotatedAt, ts sealedSuccessor), and one issued mark for each token it
+ * names: a family written whole (a log-in) has issued exactly those.
+ */
+function encodeRefresh(refresh: RefreshFamilyState): string[] {
+  const pairs = ['tc', refresh.current, 'tn', String(refresh.generation)];
+  if (refresh.previous !== undefined) pairs.push('tp', refresh.previous);
+  if (refresh.rotatedAt !== undefined) pairs.push('tr', String(refresh.rotatedAt));
+  if (refresh.sealedSuccessor !== undefined) pairs.push('ts', refresh.sealedSuccessor);
+  pairs.push(ISSUED_FIELD_PREFIX + refresh.current, '1');
+  if (refresh.previous !== undefined) pairs.push(ISSUED_FIELD_PREFIX + refresh.previous, '1');
+  return pairs;
 }
 
 /** The reply as a flat field/value list (RESP2 arrays as they are; RESP3 maps and objects flattened). */

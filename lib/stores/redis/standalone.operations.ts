@@ -4,7 +4,12 @@ import {
   type SessionRecord,
   type UserSessionEntry,
 } from '../session-record.js';
-import { MAX_FORWARD_HOPS, type RotateOutcome } from '../session-store.interface.js';
+import {
+  MAX_FORWARD_HOPS,
+  type RedeemOutcome,
+  type RedeemRequest,
+  type RotateOutcome,
+} from '../session-store.interface.js';
 import { runScript } from './redis-driver.js';
 import {
   asString,
@@ -12,6 +17,8 @@ import {
   indexedUser,
   keepFor,
   patchArgs,
+  redeemArgs,
+  redeemReply,
   revokeFollowing,
   rotateOutcome,
   toTtl,
@@ -20,7 +27,16 @@ import {
   type RedisTopologyOperations,
   type RedisTopologySettings,
 } from './redis-topology.js';
-import { DESTROY, LIST, PUT, PUT_CAPPED, REVOKE_ALL, ROTATE, UPDATE } from './redis.scripts.js';
+import {
+  DESTROY,
+  LIST,
+  PUT,
+  PUT_CAPPED,
+  REDEEM,
+  REVOKE_ALL,
+  ROTATE,
+  UPDATE,
+} from './redis.scripts.js';
 import { decodeRecord, encodeRecord } from './session-hash.js';
 
 /** Scripts also do the index work themselves (standalone Redis lets them derive keys). */
@@ -182,5 +198,21 @@ export class StandaloneOperations implements RedisTopologyOperations {
       more = reply[1] === 1;
     }
     return revoked;
+  }
+
+  /** One REDEEM script: the checks, the rotation or the revocation, and the index work. */
+  async redeem(key: string, request: RedeemRequest): Promise<RedeemOutcome> {
+    const { driver, prefix } = this.settings;
+    const reply = redeemReply(
+      await runScript(
+        driver,
+        REDEEM,
+        [prefix + key],
+        [INLINE, prefix, key, ...redeemArgs(request)],
+      ),
+    );
+    // Inline, REDEEM extends the index itself: it never leaves that to the caller.
+    if (reply.extendTtl !== undefined) throw new Error('unexpected reply to redeemRefreshToken');
+    return reply.outcome;
   }
 }

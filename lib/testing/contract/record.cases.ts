@@ -22,6 +22,15 @@ export function recordCases({ it }: ContractCases): void {
     assertSame(await store.get(k), r);
   });
 
+  it('peek (when the store has it) answers the record without its data, null for an unknown key', async (store) => {
+    if (!store.peek) return; // optional method
+    assert.equal(await store.peek(key()), null);
+    const k = key();
+    const r = record({ userId: user(), roles: ['user'], authenticatedAt: 123 });
+    await store.set(k, r, HOUR);
+    assertSame(await store.peek(k), { ...r, data: {} });
+  });
+
   it('never shares objects with the caller', async (store) => {
     const k = key();
     const r = record({ roles: ['user'] });
