@@ -11,6 +11,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { RotateSessionInterceptor } from './decorators/rotate-session.decorator.js';
 import { SessionEvents } from './events/session-events.js';
 import { AccessTokenGuard } from './guards/access-token.guard.js';
+import { SessionStoreHealthIndicator } from './health/session-store.health-indicator.js';
 import { CsrfGuard } from './guards/csrf.guard.js';
 import { SameOriginGuard } from './guards/same-origin.guard.js';
 import { SessionGuard } from './guards/session.guard.js';
@@ -60,6 +61,7 @@ let warnedMemoryStoreInProduction = false;
     // Always provided (forRootAsync options are known only at runtime): TokenService throws on use without `tokens`.
     TokenService,
     AccessTokenGuard,
+    SessionStoreHealthIndicator,
   ],
   exports: [
     CsrfGuard,
@@ -72,6 +74,7 @@ let warnedMemoryStoreInProduction = false;
     RotateSessionInterceptor,
     TokenService,
     AccessTokenGuard,
+    SessionStoreHealthIndicator,
   ],
 })
 export class SessionModule
