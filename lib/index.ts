@@ -63,15 +63,14 @@ export {
   type TokenFailureReason,
 } from './tokens/token.errors.js';
 /** 401 of token sessions (`token_missing`, `token_invalid`, `token_expired`, `token_revoked`, `refresh_reused`). */
-export {
-  TokenUnauthorizedException,
-  type TokenUnauthorizedReason,
-} from './session.exceptions.js';
+export { TokenUnauthorizedException, type TokenUnauthorizedReason } from './session.exceptions.js';
 /** The `tokens` group of SessionModuleOptions. */
 export type { SessionTokenOptions, SessionTokenKeySet } from './session.options.js';
 export type { RefreshCookieOptions } from './options/token-options.js';
 /** 413 `session_too_large`: a write would take the session's data over `maxSessionBytes`. */
 export { SessionTooLargeException } from './session.exceptions.js';
+/** Readiness: a @nestjs/terminus health indicator for the store (terminus is an optional peer). */
+export { SessionStoreHealthIndicator } from './health/session-store.health-indicator.js';
 /** Stores. */
 export { SessionStore } from './stores/session-store.interface.js';
 export type {
@@ -87,8 +86,13 @@ export type {
   RedeemRequest,
   RedeemOutcome,
 } from './stores/session-store.interface.js';
-/** The reasons carried by `revoked` and `rotated` events. */
-export type { SessionRevokedReason, SessionRotatedReason } from './events/session-event.js';
+/** The reasons carried by `rotated`, `destroyed`, `expired` and `rejected` events. */
+export type {
+  SessionRotationCause,
+  SessionDestroyedReason,
+  SessionExpiredReason,
+  SessionRejectedReason,
+} from './events/session-event.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.store.js';
 /** Redis (ioredis, standalone or Cluster; node-redis clients too). ioredis is loaded only when used. */
 export { RedisStore, RedisStoreError, type RedisStoreOptions } from './stores/redis.store.js';

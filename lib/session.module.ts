@@ -12,6 +12,7 @@ import { RotateSessionInterceptor } from './decorators/rotate-session.decorator.
 import { SessionEvents } from './events/session-events.js';
 import { AccessTokenGuard } from './guards/access-token.guard.js';
 import { SessionStoreHealthIndicator } from './health/session-store.health-indicator.js';
+import { SessionMetrics } from './metrics/session-metrics.js';
 import { CsrfGuard } from './guards/csrf.guard.js';
 import { SameOriginGuard } from './guards/same-origin.guard.js';
 import { SessionGuard } from './guards/session.guard.js';
@@ -86,9 +87,12 @@ export class SessionModule
     private readonly adapterHost: HttpAdapterHost,
     private readonly events: SessionEvents,
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
+    private readonly engine: SessionEngine,
   ) {
     super();
   }
+
+  private metrics?: SessionMetrics;
 
   /** Runs while the app initializes, before routes exist: the moment to hook into the platform. */
   configure(_consumer: MiddlewareConsumer): void {
@@ -96,6 +100,12 @@ export class SessionModule
   }
 
   onModuleInit(): void {
+    if (this.options.metrics) {
+      const metrics = new SessionMetrics(this.options.metrics, this.options.store);
+      metrics.observe(this.events.events$);
+      this.engine.outage.onCall = (operation, seconds) => metrics.storeOperation(operation, seconds);
+      this.metrics = metrics;
+    }
     if (
       this.options.store instanceof MemoryStore &&
       process.env.NODE_ENV === 'production' &&
@@ -110,6 +120,7 @@ export class SessionModule
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.metrics?.close();
     this.events.complete();
     await this.options.store.close?.();
   }

@@ -2,6 +2,7 @@ import { validateSync, type ValidationError } from 'class-validator';
 import { crossFieldProblems } from './options/cross-field-rules.js';
 import type { SessionCookieOptions } from './options/cookie-options.js';
 import { SessionOptionsSchema, type SessionModuleOptions } from './options/session-options.js';
+import type { SessionMetricsSettings } from './metrics/session-metrics.js';
 import { resolveTokenOptions, type ResolvedTokenOptions } from './options/token-options.js';
 import { SessionOptionsError } from './session.errors.js';
 import { MemoryStore } from './stores/memory.store.js';
@@ -41,6 +42,8 @@ export interface ResolvedSessionOptions {
   cookie: Required<Omit<SessionCookieOptions, 'domain'>> & { domain?: string };
   /** Access-token settings; absent when `tokens` is not configured. */
   tokens?: ResolvedTokenOptions;
+  /** Prometheus metrics; absent when off. */
+  metrics?: SessionMetricsSettings;
 }
 
 const ENDED_RETENTION_MS = 60_000;
@@ -97,6 +100,10 @@ function resolved(options: SessionOptionsSchema): ResolvedSessionOptions {
     rotation: rotation && { everyMs: ms(rotation.every), graceMs: ms(rotation.grace) },
     maxSessionBytes: options.maxSessionBytes,
     tokens: options.tokens && resolveTokenOptions(options.tokens, cookie.secure),
+    metrics:
+      options.metrics === false
+        ? undefined
+        : { registry: options.metrics === true ? undefined : options.metrics.registry },
     cookie: {
       name: cookie.name!,
       secure: cookie.secure,

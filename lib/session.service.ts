@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import type { SessionEvent, SessionRevokedReason } from './events/session-event.js';
+import type { SessionEvent } from './events/session-event.js';
 import { SessionEvents } from './events/session-events.js';
 import { SessionEngine } from './session/session.engine.js';
 import { SessionStoreUnavailableException } from './session.exceptions.js';
@@ -38,7 +38,11 @@ export class SessionService {
     private readonly events: SessionEvents,
   ) {}
 
-  /** Lifecycle events (created, logged_in, rotated, destroyed, expired, revoked, store outages). */
+  /**
+   * Lifecycle events: `created`, `rotated`, `destroyed`, `expired`,
+   * `rejected`, `store_error`/`store_recovered` and the token events, each
+   * with its `reason` (see {@link SessionEvent}). Never a session ID.
+   */
   get events$(): Observable<SessionEvent> {
     return this.events.events$;
   }
@@ -67,7 +71,7 @@ export class SessionService {
   async revoke(userId: string, handle: string): Promise<boolean> {
     const entry = (await this.liveEntries(userId)).find((e) => e.record.handle === handle);
     if (!entry) return false;
-    return this.revokeEntry(entry, 'user');
+    return this.revokeEntry(entry);
   }
 
   /**
@@ -82,22 +86,15 @@ export class SessionService {
     const { store, options: resolved } = this.engine;
     if (store.revokeAllForUser) {
       // One store operation instead of one per session (the listing above names them for events).
-      const revoked = await this.storeCall(() =>
+      const revoked = await this.storeCall('revokeAllForUser', () =>
         store.revokeAllForUser!(String(userId), Date.now(), resolved.endedRetentionMs, kept?.key),
       );
-      for (const { record } of doomed) {
-        this.events.emit({
-          type: 'revoked',
-          handle: record.handle,
-          userId: record.userId,
-          reason: 'all',
-        });
-      }
+      for (const { record } of doomed) this.emitRevoked(record);
       return revoked;
     }
     let revoked = 0;
     for (const entry of doomed) {
-      if (await this.revokeEntry(entry, 'all')) revoked++;
+      if (await this.revokeEntry(entry)) revoked++;
     }
     return revoked;
   }
@@ -105,24 +102,24 @@ export class SessionService {
   private async liveEntries(userId: string): Promise<UserSessionEntry[]> {
     const id = String(userId);
     const now = Date.now();
-    const entries = await this.storeCall(() => this.engine.store.listForUser(id));
+    const entries = await this.storeCall('listForUser', () => this.engine.store.listForUser(id));
     // The store may still hold sessions that ended by timeout (kept briefly to report why).
     return entries.filter(({ record }) => this.endsAt(record) > now);
   }
 
-  private async revokeEntry(
-    entry: UserSessionEntry,
-    reason: SessionRevokedReason,
-  ): Promise<boolean> {
+  private async revokeEntry(entry: UserSessionEntry): Promise<boolean> {
     const { store, options } = this.engine;
-    const revoked = await this.storeCall(() =>
+    const revoked = await this.storeCall('revoke', () =>
       store.revoke(entry.key, Date.now(), options.endedRetentionMs),
     );
-    if (revoked) {
-      const { handle, userId } = entry.record;
-      this.events.emit({ type: 'revoked', handle, userId, reason });
-    }
+    if (revoked) this.emitRevoked(entry.record);
     return revoked;
+  }
+
+  /** Code outside a request ended it: no request metadata to report. */
+  private emitRevoked({ handle, userId, refresh, createdAt }: SessionRecord): void {
+    const kind = refresh ? 'token' : 'cookie';
+    this.events.emit({ type: 'destroyed', kind, handle, userId, reason: 'revoked', createdAt });
   }
 
   /** When a session ends: a cookie session by its timeouts, a token family by its lifetimes. */
@@ -135,9 +132,9 @@ export class SessionService {
   }
 
   /** A store call through the outage monitor; an outage becomes the HTTP 503. */
-  private async storeCall<T>(call: () => Promise<T>): Promise<T> {
+  private async storeCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
     try {
-      return await this.engine.outage.run(call);
+      return await this.engine.outage.run(call, operation);
     } catch (error) {
       if (error instanceof SessionStoreUnavailableError)
         throw new SessionStoreUnavailableException();

@@ -6,52 +6,82 @@ interface SessionEventBase {
   handle?: string;
   /** The session's user, once logged in. */
   userId?: string;
+  /** `'cookie'`: a cookie session; `'token'`: a refresh-token family (`handle` is the family). */
+  kind: 'cookie' | 'token';
+  /**
+   * The client's address, when a request caused the event: the address the
+   * module computes for the guessing defence (the TCP peer, or the
+   * X-Forwarded-For entry `bruteForce.trustProxy` hops from the right).
+   */
+  ip?: string;
+  /** The request's User-Agent, when a request caused the event (cut to 256 characters). */
+  userAgent?: string;
 }
 
-/** Why a session was revoked: by `revoke()`, by `revokeAllForUser()`, or as a stolen cookie (`bindTo`). */
-export type SessionRevokedReason = 'user' | 'all' | 'hijack_suspected';
+/** A token family's events are of kind `'token'`. */
+type TokenEventBase = SessionEventBase & { kind: 'token' };
 
-/** Which rotation gave the session a new ID: `setRoles()`, `regenerate()`/`@RotateSession()`, or `rotation.every`. */
-export type SessionRotatedReason = 'privilege' | 'regenerate' | 'periodic';
+/**
+ * Why a session got a new ID: `login` (`logIn()` replaced a session),
+ * `privilege` (`setRoles()`), `route` (`@RotateSession()` or `regenerate()`),
+ * `reauth` (`reauthenticate()`), `renewal` (periodic, `rotation.every`).
+ */
+export type SessionRotationCause = 'login' | 'privilege' | 'route' | 'reauth' | 'renewal';
+
+/**
+ * Why a session ended before its time: `logout` (`destroy()`,
+ * `TokenService.logOut()`), `revoked` (`SessionService.revoke()`,
+ * `revokeAllForUser()`, or a stolen cookie under `bindTo`), `limit` (the
+ * per-user cap; not emitted yet), `reuse` (a refresh family revoked because a
+ * rotated refresh token came back).
+ */
+export type SessionDestroyedReason = 'logout' | 'revoked' | 'limit' | 'reuse';
+
+/** Which timeout ended a session. */
+export type SessionExpiredReason = 'idle' | 'absolute';
+
+/**
+ * Why a request's session cookie was refused: `bad_signature` (it does not
+ * verify, or is malformed), `unknown` (it verifies but names no live session:
+ * the store forgot it, or it was rotated away; revoked and expired sessions
+ * have their own events), `binding` (presented by another User-Agent than the
+ * one it is bound to; the session is revoked too), `csrf` (`CsrfGuard` or
+ * `SameOriginGuard` refused the request), `brute_force` (the client went past
+ * `bruteForce.maxFailures`; once per client and window).
+ */
+export type SessionRejectedReason =
+  'bad_signature' | 'unknown' | 'binding' | 'csrf' | 'brute_force';
 
 /**
  * A lifecycle event, as emitted on `SessionService.events$`: one member per
- * `type`, each with the `reason`s it can carry. It names the session by its
- * public `handle`, never its ID.
+ * `type`, each with the `reason`s it can carry (`event.type === 'expired'`
+ * narrows `reason` to {@link SessionExpiredReason}). It names the session by
+ * its public `handle`, never its ID.
  */
 export type SessionEvent =
-  /** A session was written to the store for the first time. */
-  | (SessionEventBase & { type: 'created'; reason?: undefined })
+  /** A session was written to the store for the first time; `reason: 'login'` when a log-in created it. */
+  | (SessionEventBase & { type: 'created'; reason?: 'login' })
+  /** The session got a new ID (after `login`, also a new handle: the log-in's session). */
+  | (SessionEventBase & { type: 'rotated'; reason: SessionRotationCause })
   /**
-   * `logIn()` was committed. `reason: 'login'` when it rotated an existing
-   * session; without a reason when the log-in created the session (then
-   * `created` comes first).
+   * The session (or token family) was ended. `createdAt` (epoch ms): when
+   * it began, so `at - createdAt` is how long it lived.
    */
-  | (SessionEventBase & { type: 'logged_in'; reason?: 'login' })
-  /** The session got a new ID, keeping its data. */
-  | (SessionEventBase & { type: 'rotated'; reason: SessionRotatedReason })
-  /** `destroy()` (a logout) ended the session. */
-  | (SessionEventBase & { type: 'destroyed'; reason?: undefined })
-  /** A request found the session past its idle or absolute timeout. */
-  | (SessionEventBase & { type: 'expired'; reason: 'idle_timeout' | 'absolute_timeout' })
-  /** The session was ended by the app (`revoke()`, `revokeAllForUser()`) or as a stolen cookie. */
-  | (SessionEventBase & { type: 'revoked'; reason: SessionRevokedReason })
-  /** The session was presented by another User-Agent than the one it is bound to (it is revoked too). */
-  | (SessionEventBase & { type: 'hijack_suspected'; reason: 'user-agent' })
-  /** A client went past `bruteForce.maxFailures` cookies that do not verify (once per client and window). */
-  | (SessionEventBase & { type: 'brute_force_suspected'; reason: 'invalid_session_ids' })
-  /** The store stopped answering (once per outage, not per request). */
-  | (SessionEventBase & { type: 'store_unavailable'; reason?: undefined })
+  | (SessionEventBase & { type: 'destroyed'; reason: SessionDestroyedReason; createdAt?: number })
+  /** The session passed its idle or absolute timeout; `createdAt` as for `destroyed`. */
+  | (SessionEventBase & { type: 'expired'; reason: SessionExpiredReason; createdAt?: number })
+  /** A request's session cookie, or the request itself (CSRF), was refused. */
+  | (SessionEventBase & { type: 'rejected'; reason: SessionRejectedReason })
+  /** The store stopped answering (once per outage, not per request); `operation`: the call that failed. */
+  | (SessionEventBase & { type: 'store_error'; reason?: undefined; operation?: string })
   /** The store answers again after an outage. */
   | (SessionEventBase & { type: 'store_recovered'; reason?: undefined })
-  /** Token sessions: a log-in started a refresh-token family (`handle`: the family, the `sid` claim). */
-  | (SessionEventBase & { type: 'token_issued'; reason?: undefined })
+  /** A token log-in started a refresh-token family (`handle`: the family, the `sid` claim). */
+  | (TokenEventBase & { type: 'token_issued'; reason?: undefined })
   /** A refresh token was redeemed: rotated, or (`reason: 'grace'`) a retry answered with its successor. */
-  | (SessionEventBase & { type: 'token_refreshed'; reason?: 'grace' })
-  /** A rotated refresh token came back: it was copied, and the whole family is revoked. */
-  | (SessionEventBase & { type: 'refresh_reused'; reason?: undefined })
-  /** A family was ended by its logout (`TokenService.revokeRefreshToken()`). */
-  | (SessionEventBase & { type: 'token_revoked'; reason: 'logout' });
+  | (TokenEventBase & { type: 'token_refreshed'; reason?: 'grace' })
+  /** A rotated refresh token came back: it was copied; `destroyed` (`reuse`) follows. */
+  | (TokenEventBase & { type: 'refresh_reused'; reason?: undefined });
 
 /** Kinds of session lifecycle events. */
 export type SessionEventType = SessionEvent['type'];

@@ -1,11 +1,15 @@
 import { Subject, type Observable } from 'rxjs';
+import type { EventOrigin } from './event-origin.js';
 import type { SessionEvent } from './session-event.js';
 
 /** Omit, member by member: a plain Omit of a union would lose which `reason` goes with which `type`. */
-type Unstamped<E> = E extends unknown ? Omit<E, 'at'> : never;
+type Unstamped<E> = E extends unknown ? Omit<E, 'at' | 'ip' | 'userAgent'> : never;
 
-/** An event as its emitter gives it: `at` is stamped here. */
+/** An event as its emitter gives it: `at`, and `ip`/`userAgent` from its origin, are stamped here. */
 export type SessionEventInput = Unstamped<SessionEvent>;
+
+/** A hostile User-Agent may be as long as the header limit allows: listeners (logs) get a bounded one. */
+const MAX_USER_AGENT = 256;
 
 /** The module's event bus; `emit` costs next to nothing while nobody listens. */
 export class SessionEvents {
@@ -13,8 +17,23 @@ export class SessionEvents {
 
   readonly events$: Observable<SessionEvent> = this.subject.asObservable();
 
-  emit(event: SessionEventInput): void {
-    if (this.subject.observed) this.subject.next({ ...event, at: Date.now() });
+  /** Whether anybody listens: emitters with costly events may skip building them. */
+  get observed(): boolean {
+    return this.subject.observed;
+  }
+
+  /** Emits `event`, with the request metadata of `origin` when a request caused it. */
+  emit(event: SessionEventInput, origin?: EventOrigin): void {
+    if (!this.subject.observed) return;
+    const stamped = { ...event, at: Date.now() } as SessionEvent;
+    if (origin) {
+      stamped.ip = origin.clientAddress();
+      const agent = origin.userAgent;
+      if (typeof agent === 'string' && agent !== '') {
+        stamped.userAgent = agent.length > MAX_USER_AGENT ? agent.slice(0, MAX_USER_AGENT) : agent;
+      }
+    }
+    this.subject.next(stamped);
   }
 
   complete(): void {

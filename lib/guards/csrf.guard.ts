@@ -6,6 +6,7 @@ import {
   requestHeader,
   type OriginCheckRequest,
 } from '../csrf/origin-check.js';
+import { requestOrigin } from '../http/request-origin.js';
 import { SessionContexts } from '../http/session-contexts.js';
 import { RequestSession } from '../session/request-session.js';
 import { SessionEngine } from '../session/session.engine.js';
@@ -44,11 +45,13 @@ export class CsrfGuard implements CanActivate {
     const context = this.contexts.fromExecutionContext(executionContext);
     const request = executionContext.switchToHttp().getRequest<CsrfRequest>();
     if (isSafeMethod(request)) return true;
-    if (!this.isAllowedOrigin(request))
-      throw new CsrfForbiddenException('Cross-origin request refused');
+    if (!this.isAllowedOrigin(request)) {
+      throw csrfRefusal(this.engine, request, 'Cross-origin request refused');
+    }
     const session = await context.session();
-    if (!this.hasValidToken(session, request))
-      throw new CsrfForbiddenException('Missing or invalid CSRF token');
+    if (!this.hasValidToken(session, request)) {
+      throw csrfRefusal(this.engine, request, 'Missing or invalid CSRF token');
+    }
     return true;
   }
 
@@ -70,4 +73,32 @@ export class CsrfGuard implements CanActivate {
     if (!(session instanceof RequestSession)) return false;
     return this.engine.csrf.verify(session, requestHeader(request, CSRF_HEADER));
   }
+}
+
+/**
+ * The 403 of a CSRF refusal (CsrfGuard's and SameOriginGuard's), reported as
+ * `rejected` (`csrf`): with the session's handle and user when the request
+ * loaded its session already (a refusal never loads it just to report it).
+ */
+export function csrfRefusal(
+  engine: SessionEngine,
+  request: CsrfRequest,
+  message: string,
+): CsrfForbiddenException {
+  const events = engine.events;
+  if (events.observed) {
+    const context = SessionContexts.existing(request);
+    const session = context?.loadedSession;
+    events.emit(
+      {
+        type: 'rejected',
+        kind: 'cookie',
+        handle: session?.handle,
+        userId: session?.userId,
+        reason: 'csrf',
+      },
+      context ?? requestOrigin(request, engine.options.bruteForce?.trustProxy ?? 0),
+    );
+  }
+  return new CsrfForbiddenException(message);
 }

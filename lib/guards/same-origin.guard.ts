@@ -1,8 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { isAllowedOrigin, isHostOrigin, isSafeMethod } from '../csrf/origin-check.js';
 import { SessionEngine } from '../session/session.engine.js';
-import { CsrfForbiddenException } from '../session.exceptions.js';
-import type { CsrfRequest } from './csrf.guard.js';
+import { csrfRefusal, type CsrfRequest } from './csrf.guard.js';
 
 /**
  * Origin-only CSRF defence, for routes where there is no session to bind a
@@ -23,7 +22,7 @@ export class SameOriginGuard implements CanActivate {
     const request = executionContext.switchToHttp().getRequest<CsrfRequest>();
     if (isSafeMethod(request)) return true;
     if (!this.isAllowedOrigin(request)) {
-      throw new CsrfForbiddenException('Cross-origin request refused');
+      throw csrfRefusal(this.engine, request, 'Cross-origin request refused');
     }
     return true;
   }

@@ -74,6 +74,11 @@ export class SessionContexts {
     return contexts.forRequest(request, executionContext.getArgByIndex<unknown>(1));
   }
 
+  /** The request's session context if something created it already (never creates one). */
+  static existing(request: PlatformRequest): SessionRequestContext | undefined {
+    return (request as ContextHolder)[SESSION_CONTEXT];
+  }
+
   fromExecutionContext(executionContext: ExecutionContext): SessionRequestContext {
     requireHttp(executionContext);
     // (request, response) are the first two arguments of an HTTP context; reading them

@@ -1,4 +1,5 @@
 import { HttpException } from '@nestjs/common';
+import type { EventOrigin } from '../events/event-origin.js';
 import { isEmptyPlan, type CommitPlan } from '../session/commit-plan.js';
 import { CommitRefusal } from '../session/commit-refusal.js';
 import type { RequestSession, SessionRequestHooks } from '../session/request-session.js';
@@ -19,12 +20,13 @@ import type { PlatformRequest } from './platform-request.js';
  * session's {@link SessionRequestHooks}: a change to the session gates the
  * response (Express), `destroy()` and `save()` run here.
  */
-export class SessionRequestContext implements SessionRequestHooks {
+export class SessionRequestContext implements SessionRequestHooks, EventOrigin {
   private loading?: Promise<RequestSession>;
   /** The loaded session, once loading has finished. */
   private loaded?: RequestSession;
   private rotateOnSuccess = false;
   private gated = false;
+  private address?: string;
 
   constructor(
     private readonly engine: SessionEngine,
@@ -49,8 +51,7 @@ export class SessionRequestContext implements SessionRequestHooks {
       const result = this.engine.loader.load({
         cookieHeader: headers.cookie,
         userAgent: headers['user-agent'],
-        clientAddress: () =>
-          clientIp(this.request, this.engine.options.bruteForce?.trustProxy ?? 0),
+        clientAddress: () => this.clientAddress(),
         hooks: this,
       });
       if (!(result instanceof Promise)) return this.settle(result);
@@ -71,6 +72,28 @@ export class SessionRequestContext implements SessionRequestHooks {
     return this.loading.catch((error: unknown) => {
       throw this.translate(error);
     });
+  }
+
+  /** The session loaded for this request, if it was loaded already (never starts a load). */
+  get loadedSession(): RequestSession | undefined {
+    return this.loaded;
+  }
+
+  /** This request, as the origin of the events it causes. */
+  get origin(): EventOrigin {
+    return this;
+  }
+
+  /** The client's address (the guessing defence's and the events'), computed once. */
+  clientAddress(): string {
+    return (this.address ??= clientIp(
+      this.request,
+      this.engine.options.bruteForce?.trustProxy ?? 0,
+    ));
+  }
+
+  get userAgent(): unknown {
+    return this.request.headers['user-agent'];
   }
 
   private settle(session: RequestSession): RequestSession {

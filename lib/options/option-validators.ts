@@ -108,3 +108,33 @@ export function IsOriginList(options?: ValidationOptions) {
     options,
   );
 }
+
+/** `metrics`: a boolean, or `{ registry }` with a prom-client Registry (duck-typed: prom-client is optional). */
+export function IsMetricsOption() {
+  const problem = (value: unknown): string | undefined => {
+    if (typeof value === 'boolean') return undefined;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return 'metrics must be true, false or { registry } (a prom-client Registry)';
+    }
+    const { registry, ...rest } = value as { registry?: unknown };
+    const unknown = Object.keys(rest);
+    if (unknown.length > 0) {
+      return `metrics: unknown option ${unknown.map((k) => `'${k}'`).join(', ')} (known: registry)`;
+    }
+    const isRegistry =
+      typeof registry === 'object' &&
+      registry !== null &&
+      typeof (registry as { registerMetric?: unknown }).registerMetric === 'function' &&
+      typeof (registry as { metrics?: unknown }).metrics === 'function';
+    return registry === undefined || isRegistry
+      ? undefined
+      : 'metrics.registry must be a prom-client Registry';
+  };
+  return ValidateBy({
+    name: 'isMetricsOption',
+    validator: {
+      validate: (value: unknown) => problem(value) === undefined,
+      defaultMessage: (args?: ValidationArguments) => problem(args?.value) ?? 'metrics is invalid',
+    },
+  });
+}

@@ -1,10 +1,17 @@
 import { IsArray, IsIn, IsOptional, ValidateIf, ValidateNested } from 'class-validator';
+import type { Registry } from 'prom-client';
 import type { SessionStore } from '../stores/session-store.interface.js';
 import { parseDuration, type Duration } from '../utils/duration.js';
 import { BruteForceOptionsSchema, type SessionBruteForceOptions } from './brute-force-options.js';
 import { CookieOptionsSchema, type SessionCookieOptions } from './cookie-options.js';
 import { CsrfOptionsSchema, type SessionCsrfOptions } from './csrf-options.js';
-import { IsDuration, IsPositiveInteger, IsSecret, IsSessionStore } from './option-validators.js';
+import {
+  IsDuration,
+  IsMetricsOption,
+  IsPositiveInteger,
+  IsSecret,
+  IsSessionStore,
+} from './option-validators.js';
 import { RotationOptionsSchema, type SessionRotationOptions } from './rotation-options.js';
 import { TokenOptionsSchema, type SessionTokenOptions } from './token-options.js';
 import { optionGroup, withDefaults } from './with-defaults.js';
@@ -95,6 +102,18 @@ export interface SessionModuleOptions {
    * on use).
    */
   tokens?: SessionTokenOptions;
+  /**
+   * Prometheus metrics with prom-client (install it; it is loaded only
+   * then): `true` for prom-client's default registry, or `{ registry }`
+   * for yours. Default: off.
+   */
+  metrics?: boolean | SessionMetricsOptions;
+}
+
+/** `metrics` of {@link SessionModuleOptions}. */
+export interface SessionMetricsOptions {
+  /** A prom-client `Registry`; default: prom-client's default registry. */
+  registry?: Registry;
 }
 
 /**
@@ -159,6 +178,9 @@ export class SessionOptionsSchema {
   @IsOptional()
   @ValidateNested({ message: 'tokens must be an object such as { secret, issuer, audience }' })
   tokens?: TokenOptionsSchema;
+
+  @IsMetricsOption()
+  metrics: boolean | SessionMetricsOptions = false;
 
   /**
    * `given` merged over the defaults, group by group, derived defaults

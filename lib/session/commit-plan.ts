@@ -1,7 +1,13 @@
+import type { SessionRotationCause } from '../events/session-event.js';
 import type { SessionTiming } from './session-timing.js';
 
-/** Why a session gets a new ID at commit. `login` also starts a new session record. */
-export type RotationKind = 'login' | 'privilege' | 'regenerate' | 'periodic';
+/**
+ * Why a session gets a new ID at commit: `login` (also starts a new session
+ * record), `privilege` (`setRoles()`), `route` (`regenerate()`,
+ * `@RotateSession()`), `reauth` (`reauthenticate()`), `renewal` (periodic).
+ * The same names as the `rotated` event's causes, which report them.
+ */
+export type RotationKind = SessionRotationCause;
 
 /**
  * What the commit does in the store: nothing; `touch` (record activity
@@ -75,8 +81,8 @@ export function planCommit(
   }
   const rotation =
     facts.requestedRotation ??
-    (route.rotateOnSuccess && route.status < 400 ? 'regenerate' : undefined) ??
-    (!facts.forwarded && timing.renewalDue(facts.rotatedAtMs, now) ? 'periodic' : undefined);
+    (route.rotateOnSuccess && route.status < 400 ? 'route' : undefined) ??
+    (!facts.forwarded && timing.renewalDue(facts.rotatedAtMs, now) ? 'renewal' : undefined);
   if (rotation) return { store: 'rotate', rotation, cookie: 'set' };
   const cookie: CookieStep = facts.signedWithRetiredSecret ? 're-sign' : 'keep';
   if (facts.mayHaveChanged) return { store: 'delta', cookie };

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { EventOrigin } from '../events/event-origin.js';
 import type { SessionEvents } from '../events/session-events.js';
 import type { SessionStore } from '../stores/session-store.interface.js';
 import type { StoreOutageMonitor } from '../stores/store-outage.js';
@@ -24,18 +25,25 @@ export class FailureLimiter {
   ) {}
 
   /**
-   * Records one failure of `client`; answers the seconds it must wait once
-   * past the limit (the request is then refused 429 where a session is
-   * required), else `undefined`.
+   * Records one failure of the request's client; answers the seconds it must
+   * wait once past the limit (the request is then refused 429 where a
+   * session is required), else `undefined`.
    */
-  async fail(client: string): Promise<number | undefined> {
+  async fail(request: EventOrigin): Promise<number | undefined> {
     // Hashed: the store and its dumps never hold client addresses in clear.
+    const client = request.clientAddress();
     const key = `bf:${createHash('sha256').update(client).digest('base64url')}`;
     const count = this.store.incrementCounter
-      ? await this.outage.run(() => this.store.incrementCounter!(key, this.windowMs))
+      ? await this.outage.run(
+          () => this.store.incrementCounter!(key, this.windowMs),
+          'incrementCounter',
+          'cookie',
+          request,
+        )
       : this.incrementLocally(key);
+    // Exactly once per client and window: the request that goes one past the limit.
     if (count === this.maxFailures + 1) {
-      this.events.emit({ type: 'brute_force_suspected', reason: 'invalid_session_ids' });
+      this.events.emit({ type: 'rejected', kind: 'cookie', reason: 'brute_force' }, request);
     }
     return count > this.maxFailures ? Math.ceil(this.windowMs / 1000) : undefined;
   }

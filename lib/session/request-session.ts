@@ -1,4 +1,5 @@
 import type { CsrfSecretHolder, CsrfTokens } from '../csrf/csrf-tokens.js';
+import type { EventOrigin } from '../events/event-origin.js';
 import type { SessionRecord } from '../stores/session-record.js';
 import { ChangeTracker, isForbiddenKey, serialize } from './change-tracker.js';
 import type { CommitFacts, RotationKind } from './commit-plan.js';
@@ -12,6 +13,8 @@ import type { SessionApi, SessionEndReason, SessionLogIn } from './session.inter
  * to end or save the session right now (`destroy()`, `save()`).
  */
 export interface SessionRequestHooks {
+  /** The request, for the metadata of the events it causes (none outside a request). */
+  readonly origin?: EventOrigin;
   sessionChanged(): void;
   destroyNow(session: RequestSession): Promise<void>;
   saveNow(session: RequestSession): Promise<void>;
@@ -253,7 +256,7 @@ export class RequestSession implements SessionApi, CommitFacts, CsrfSecretHolder
 
   async regenerate(): Promise<void> {
     this.hooks.sessionChanged();
-    this.rotation ??= 'regenerate';
+    this.rotation ??= 'route';
   }
 
   async reauthenticate(): Promise<void> {
@@ -262,7 +265,7 @@ export class RequestSession implements SessionApi, CommitFacts, CsrfSecretHolder
     }
     this.hooks.sessionChanged();
     this.meta.authenticatedAt = Date.now();
-    this.rotation ??= 'privilege';
+    this.rotation ??= 'reauth';
   }
 
   async destroy(): Promise<void> {
@@ -368,6 +371,11 @@ export class RequestSession implements SessionApi, CommitFacts, CsrfSecretHolder
     if (roles.length > 0) record.roles = [...roles];
     if (authenticatedAt !== undefined) record.authenticatedAt = authenticatedAt;
     return record;
+  }
+
+  /** The request this session belongs to, for its events' metadata. */
+  get origin(): EventOrigin | undefined {
+    return this.hooks.origin;
   }
 
   // ---- the committer's steps ----

@@ -75,10 +75,20 @@ export class SessionCommitter {
    */
   async destroy(session: RequestSession): Promise<void> {
     const key = session.keyToDestroy;
-    const { handle, userId } = session;
+    const { handle, userId, origin } = session;
     if (key !== undefined) {
-      await this.deps.outage.run(() => this.deps.store.destroy(key));
-      this.deps.events.emit({ type: 'destroyed', handle, userId });
+      await this.deps.outage.run(() => this.deps.store.destroy(key), 'destroy', 'cookie', origin);
+      this.deps.events.emit(
+        {
+          type: 'destroyed',
+          kind: 'cookie',
+          handle,
+          userId,
+          reason: 'logout',
+          createdAt: session.createdAt.getTime(),
+        },
+        origin,
+      );
     }
     session.ended(Date.now(), true);
   }
@@ -90,11 +100,21 @@ export class SessionCommitter {
     session.beginsNewRecord(generateSessionHandle(), now);
     const record = session.toRecord();
     const ttl = this.deps.timing.storeTtl(now, now, now);
-    await this.deps.outage.run(() => this.deps.store.set(key, record, ttl));
+    const origin = session.origin;
+    await this.deps.outage.run(
+      () => this.deps.store.set(key, record, ttl),
+      'set',
+      'cookie',
+      origin,
+    );
     session.committedAs(id, key, record);
     const { handle, userId } = record;
-    this.deps.events.emit({ type: 'created', handle, userId });
-    if (loggedIn) this.deps.events.emit({ type: 'logged_in', handle, userId });
+    this.deps.events.emit(
+      loggedIn
+        ? { type: 'created', kind: 'cookie', handle, userId, reason: 'login' }
+        : { type: 'created', kind: 'cookie', handle, userId },
+      origin,
+    );
     return [this.cookieFor(id, now, now)];
   }
 
@@ -121,7 +141,13 @@ export class SessionCommitter {
     const record = session.toRecord();
     const ttl = timing.storeTtl(record.createdAt, now, now);
     const options = this.rotateOptions(kind, loaded.record.handle, now);
-    const outcome = await outage.run(() => store.rotate(loaded.key, key, record, ttl, options));
+    const origin = session.origin;
+    const outcome = await outage.run(
+      () => store.rotate(loaded.key, key, record, ttl, options),
+      'rotate',
+      'cookie',
+      origin,
+    );
     if (outcome.status === 'moved') {
       session.seenAt(previousSeenAt);
       return this.followWinner(session, kind, outcome.to, now);
@@ -129,14 +155,14 @@ export class SessionCommitter {
     if (outcome.status === 'gone') throw this.ended(session, now);
     session.committedAs(id, key, record);
     const { handle, userId } = record;
-    if (kind === 'login') events.emit({ type: 'logged_in', handle, userId, reason: kind });
-    else events.emit({ type: 'rotated', handle, userId, reason: kind });
+    // Only the winner of parallel rotations reports one (the others followed it above).
+    events.emit({ type: 'rotated', kind: 'cookie', handle, userId, reason: kind }, origin);
     return [this.cookieFor(id, record.createdAt, now)];
   }
 
   private rotateOptions(kind: RotationKind, loadedHandle: string, now: number): RotateOptions {
     if (kind === 'login') return { forwardMs: 0 };
-    const grace = kind === 'periodic' ? this.deps.timing.renewalGraceMs : 0;
+    const grace = kind === 'renewal' ? this.deps.timing.renewalGraceMs : 0;
     return {
       expectHandle: loadedHandle,
       forwardMs: Math.max(grace, FORWARD_MS),
@@ -148,9 +174,10 @@ export class SessionCommitter {
    * Another request rotated this session first. A renewal or regenerate just
    * follows: its writes go to the winner's session and its response keeps
    * the old cookie (the winner's response carries the new one, and the old
-   * ID forwards for a while). A privilege change follows only if the winner
-   * ended with the same privileges; anything else is refused (409), since
-   * granting it on top of the winner's ID is what neither request asked for.
+   * ID forwards for a while). A privilege change or re-authentication
+   * follows only if the winner ended with the same privileges and a log-in
+   * time no older; anything else is refused (409), since granting it on top
+   * of the winner's ID is what neither request asked for.
    */
   private async followWinner(
     session: RequestSession,
@@ -159,8 +186,8 @@ export class SessionCommitter {
     now: number,
   ): Promise<string[]> {
     const { store, outage } = this.deps;
-    if (kind === 'privilege') {
-      const winner = await outage.run(() => store.get(to));
+    if (kind === 'privilege' || kind === 'reauth') {
+      const winner = await outage.run(() => store.get(to), 'get', 'cookie', session.origin);
       if (!winner || !isLiveRecord(winner)) throw this.ended(session, now);
       const same =
         winner.userId === session.userId &&
@@ -185,7 +212,12 @@ export class SessionCommitter {
     const patch = { ...delta, lastSeenAt: now };
     const key = session.inStore!.key;
     const ttl = this.deps.timing.storeTtl(session.createdAtMs, now, now);
-    const stillThere = await this.deps.outage.run(() => this.deps.store.update(key, patch, ttl));
+    const stillThere = await this.deps.outage.run(
+      () => this.deps.store.update(key, patch, ttl),
+      'update',
+      'cookie',
+      session.origin,
+    );
     if (stillThere) session.activityCommitted(now, delta);
     return stillThere;
   }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SessionCookieCodec } from '../cookie/cookie.codec.js';
 import type { CookieSigner, VerifiedId } from '../cookie/cookie.signer.js';
+import type { EventOrigin } from '../events/event-origin.js';
 import type { SessionEvents } from '../events/session-events.js';
 import { isLiveRecord, type SessionRecord } from '../stores/session-record.js';
 import type { SessionStore } from '../stores/session-store.interface.js';
@@ -19,11 +20,11 @@ import type { SessionEndReason } from './session.interface.js';
 /** Duplicate session cookies: at most this many well-signed values are looked up. */
 const MAX_CANDIDATES = 3;
 
-/** What the loader needs of one request. */
-export interface LoadRequest {
+/** What the loader needs of one request (it is the origin of the events the load causes). */
+export interface LoadRequest extends EventOrigin {
   cookieHeader: unknown;
   userAgent: unknown;
-  /** The client's address (only computed when the guessing defence needs it). */
+  /** The client's address (only computed when the guessing defence or a listener needs it). */
   clientAddress: () => string;
   /** The request the session belongs to (see {@link SessionRequestHooks}). */
   hooks: SessionRequestHooks;
@@ -78,10 +79,11 @@ export class SessionLoader {
       if (id && verified.length < MAX_CANDIDATES) verified.push(id);
     }
     if (verified.length === 0) {
+      this.deps.events.emit({ type: 'rejected', kind: 'cookie', reason: 'bad_signature' }, request);
       const none: NoSession = { endReason: 'no_session', cookieIsStale, agentDigest: agent };
       if (!limiter) return this.fresh(request, now, none);
       return limiter
-        .fail(request.clientAddress())
+        .fail(request)
         .then((guessingRetryAfter) => this.fresh(request, now, { ...none, guessingRetryAfter }));
     }
     return this.lookup(verified, { request, now, agent }, cookieIsStale);
@@ -104,6 +106,13 @@ export class SessionLoader {
       if (found instanceof RequestSession) return found;
       endReason ??= found;
     }
+    // Revoked and timed-out sessions were reported when they ended (or just now, in `resolve`).
+    if (endReason === 'no_session') {
+      this.deps.events.emit(
+        { type: 'rejected', kind: 'cookie', reason: 'unknown' },
+        lookup.request,
+      );
+    }
     return this.fresh(lookup.request, lookup.now, {
       endReason,
       cookieIsStale,
@@ -118,7 +127,7 @@ export class SessionLoader {
     lookup: Lookup,
   ): Promise<RequestSession | SessionEndReason> {
     const key = verified.key;
-    const record = await this.read(key);
+    const record = await this.read(key, lookup.request);
     // A well-signed ID the store never heard of (or forgot): not a guess (see FailureLimiter).
     if (!record) return 'no_session';
     if (record.revokedAt !== undefined) return 'revoked';
@@ -131,18 +140,23 @@ export class SessionLoader {
     }
     const ended = this.deps.timing.timedOut(record, lookup.now);
     if (ended) {
-      this.deps.events.emit({
-        type: 'expired',
-        handle: record.handle,
-        userId: record.userId,
-        reason: ended,
-      });
+      this.deps.events.emit(
+        {
+          type: 'expired',
+          kind: 'cookie',
+          handle: record.handle,
+          userId: record.userId,
+          reason: ended === 'idle_timeout' ? 'idle' : 'absolute',
+          createdAt: record.createdAt,
+        },
+        lookup.request,
+      );
       // The record stays until its store TTL (a short retention past the end),
       // so every request of the ended session is told why, not just the first.
       return ended;
     }
     if (lookup.agent !== undefined && !agentMatches(record, lookup.agent)) {
-      return this.revokeHijacked(key, record, lookup.now);
+      return this.revokeHijacked(key, record, lookup);
     }
     return this.live(verified, key, record, lookup, false);
   }
@@ -161,13 +175,13 @@ export class SessionLoader {
     const { readableUntil, movedTo } = forward;
     if (readableUntil === undefined || lookup.now >= readableUntil) return 'no_session';
     const key = movedTo!;
-    const record = await this.read(key);
+    const record = await this.read(key, lookup.request);
     if (!record || !isLiveRecord(record) || this.deps.timing.timedOut(record, lookup.now)) {
       return 'no_session';
     }
     // The old ID from another User-Agent: as stolen as the new one would be.
     if (lookup.agent !== undefined && !agentMatches(record, lookup.agent)) {
-      return this.revokeHijacked(key, record, lookup.now);
+      return this.revokeHijacked(key, record, lookup);
     }
     return this.live(verified, key, record, lookup, true);
   }
@@ -176,13 +190,23 @@ export class SessionLoader {
   private async revokeHijacked(
     key: string,
     record: SessionRecord,
-    now: number,
+    { now, request }: Lookup,
   ): Promise<SessionEndReason> {
     const { store, outage, events, endedRetentionMs } = this.deps;
-    await outage.run(() => store.revoke(key, now, endedRetentionMs));
     const { handle, userId } = record;
-    events.emit({ type: 'revoked', handle, userId, reason: 'hijack_suspected' });
-    events.emit({ type: 'hijack_suspected', handle, userId, reason: 'user-agent' });
+    events.emit({ type: 'rejected', kind: 'cookie', handle, userId, reason: 'binding' }, request);
+    await outage.run(() => store.revoke(key, now, endedRetentionMs), 'revoke', 'cookie', request);
+    events.emit(
+      {
+        type: 'destroyed',
+        kind: 'cookie',
+        handle,
+        userId,
+        reason: 'revoked',
+        createdAt: record.createdAt,
+      },
+      request,
+    );
     return 'revoked';
   }
 
@@ -213,8 +237,8 @@ export class SessionLoader {
     return RequestSession.fresh(request.hooks, this.deps.settings, why, now);
   }
 
-  private read(key: string): Promise<SessionRecord | null> {
-    return this.deps.outage.run(() => this.deps.store.get(key));
+  private read(key: string, request: LoadRequest): Promise<SessionRecord | null> {
+    return this.deps.outage.run(() => this.deps.store.get(key), 'get', 'cookie', request);
   }
 }
 

@@ -30,7 +30,8 @@ export class SessionEngine {
 
   constructor(
     readonly options: ResolvedSessionOptions,
-    events: SessionEvents,
+    /** The module's event bus (the guards emit their refusals on it too). */
+    readonly events: SessionEvents,
   ) {
     this.signer = new CookieSigner(options.secrets);
     this.codec = new SessionCookieCodec(options.cookie);

@@ -60,6 +60,12 @@ export interface RedeemRequest {
   graceMs: number;
   /** How long the tombstone of a family revoked for reuse is kept, in ms. */
   revokedTtlMs: number;
+  /**
+   * How long past the family's end its record is kept after a rotation (the
+   * TTL is the remaining lifetime plus this), so its end can still be read
+   * and reported. Default 0.
+   */
+  retainMs?: number;
 }
 
 /**
@@ -84,6 +90,18 @@ export type RedeemOutcome =
   | { status: 'revoked' }
   | { status: 'expired' }
   | { status: 'unknown' };
+
+/** What {@link SessionStore.stats} answers. */
+export interface SessionStoreStats {
+  /**
+   * Live records whose TTL has not ended: sessions and families (one that
+   * timed out counts until its TTL ends, `endedRetentionMs` later);
+   * tombstones and forwards do not count.
+   */
+  activeSessions: number;
+  /** Bytes of memory the store uses (see {@link SessionStore.stats}); absent when unknown. */
+  memoryBytes?: number;
+}
 
 /** How many forwards a store follows at most (a chain longer than this is cut). */
 export const MAX_FORWARD_HOPS = 1_000;
@@ -180,6 +198,25 @@ export interface SessionStore {
    * and listed and capped with the user's sessions.
    */
   redeemRefreshToken?(key: string, request: RedeemRequest): Promise<RedeemOutcome>;
+  /**
+   * Optional (operations): claims up to `limit` records whose store expiry
+   * (the time their TTL ends, as last set by a write) is at or before
+   * `before` (epoch ms), and answers them with their records; each is
+   * claimed once, whichever app instance asks first, so an `expired` event
+   * is reported once for a session no request ever comes back for. Records
+   * that are no longer live (destroyed, revoked, moved) are dropped from the
+   * expiry index, not answered. The module calls it every few seconds with
+   * `before = now + endedRetentionMs` (TTLs run that long past a session's
+   * end, so the record can still be read).
+   */
+  claimExpired?(before: number, limit: number): Promise<UserSessionEntry[]>;
+  /**
+   * Optional (operations): how many sessions the store holds now (live by
+   * TTL, as its expiry index counts them, without a SCAN) and how much
+   * memory it uses in bytes (Redis: `used_memory` of the server, summed
+   * over a Cluster's masters; MemoryStore: an estimate of its records).
+   */
+  stats?(): Promise<SessionStoreStats>;
   /** Releases timers and connections the store owns. */
   close?(): Promise<void>;
 }

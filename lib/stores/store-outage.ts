@@ -1,4 +1,6 @@
 import { Logger } from '@nestjs/common';
+import type { EventOrigin } from '../events/event-origin.js';
+import type { SessionEvent } from '../events/session-event.js';
 import type { SessionEvents } from '../events/session-events.js';
 
 /** A store call failed: the session cannot be known, so the request fails closed (503). */
@@ -17,6 +19,8 @@ export class SessionStoreUnavailableError extends Error {
 export class StoreOutageMonitor {
   private readonly logger = new Logger('SessionModule');
   private down = false;
+  /** Told how long each store call took (metrics); unset, timing costs nothing. */
+  onCall?: (operation: string, seconds: number) => void;
 
   constructor(private readonly events: SessionEvents) {}
 
@@ -24,24 +28,37 @@ export class StoreOutageMonitor {
     return this.down;
   }
 
-  async run<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one store call. `operation` (the store method), `kind` and `origin`
+   * (the request it serves, if any) only describe the outage's first
+   * failure and the recovery in their events.
+   */
+  async run<T>(
+    call: () => Promise<T>,
+    operation?: string,
+    kind: SessionEvent['kind'] = 'cookie',
+    origin?: EventOrigin,
+  ): Promise<T> {
     let result: T;
+    const started = this.onCall ? performance.now() : 0;
     try {
       result = await call();
     } catch (error) {
+      this.onCall?.(operation ?? 'unknown', (performance.now() - started) / 1000);
       if (!this.down) {
         this.down = true;
         this.logger.error(
           `Session store unavailable; requests that need a session answer 503 until it returns (${describe(error)})`,
         );
-        this.events.emit({ type: 'store_unavailable' });
+        this.events.emit({ type: 'store_error', kind, operation }, origin);
       }
       throw new SessionStoreUnavailableError(error);
     }
+    this.onCall?.(operation ?? 'unknown', (performance.now() - started) / 1000);
     if (this.down) {
       this.down = false;
       this.logger.log('Session store available again');
-      this.events.emit({ type: 'store_recovered' });
+      this.events.emit({ type: 'store_recovered', kind }, origin);
     }
     return result;
   }

@@ -63,8 +63,8 @@ export class RefreshFamilies {
       data: {},
     };
     const ttlMs = Math.min(tokens.refreshTtlMs, tokens.refreshIdleMs);
-    await outage.run(() => store.set(familyStoreKey(family), record, ttlMs));
-    events.emit({ type: 'token_issued', handle: family, userId });
+    await outage.run(() => store.set(familyStoreKey(family), record, ttlMs), 'set', 'token');
+    events.emit({ type: 'token_issued', kind: 'token', handle: family, userId });
     return { record, refreshToken };
   }
 
@@ -73,41 +73,68 @@ export class RefreshFamilies {
    * with `token_invalid` (unknown, malformed), `token_expired`,
    * `token_revoked` or `refresh_reused` (the family is revoked by this call).
    */
-  async redeem(refreshToken: unknown): Promise<RedeemedFamily> {
+  redeem(refreshToken: unknown): Promise<RedeemedFamily> {
+    return this.exchange(refreshToken, true);
+  }
+
+  /**
+   * {@link redeem}; `asRefresh` false when it only proves possession for a
+   * logout, which is reported as the logout (`destroyed`), not as a refresh.
+   */
+  private async exchange(refreshToken: unknown, asRefresh: boolean): Promise<RedeemedFamily> {
     const { store, outage, events, tokens } = this.settings;
     const family = familyOf(refreshToken);
     if (family === undefined) throw new TokenVerificationError('token_invalid', 'malformed');
     const presented = refreshToken as string;
     const successor = generateRefreshToken(family);
-    const outcome = await outage.run(() =>
-      store.redeemRefreshToken!(familyStoreKey(family), {
-        presented: refreshTokenDigest(presented),
-        successor: refreshTokenDigest(successor),
-        sealedSuccessor: tokens.reuseGraceMs > 0 ? sealSuccessor(presented, successor) : undefined,
-        now: Date.now(),
-        idleMs: tokens.refreshIdleMs,
-        absoluteMs: tokens.refreshTtlMs,
-        graceMs: tokens.reuseGraceMs,
-        revokedTtlMs: this.settings.endedRetentionMs,
-      }),
+    const outcome = await outage.run(
+      () =>
+        store.redeemRefreshToken!(familyStoreKey(family), {
+          presented: refreshTokenDigest(presented),
+          successor: refreshTokenDigest(successor),
+          sealedSuccessor:
+            tokens.reuseGraceMs > 0 ? sealSuccessor(presented, successor) : undefined,
+          now: Date.now(),
+          idleMs: tokens.refreshIdleMs,
+          absoluteMs: tokens.refreshTtlMs,
+          graceMs: tokens.reuseGraceMs,
+          revokedTtlMs: this.settings.endedRetentionMs,
+        }),
+      'redeemRefreshToken',
+      'token',
     );
+    const userId = 'record' in outcome ? outcome.record.userId : undefined;
     switch (outcome.status) {
       case 'rotated':
-        events.emit({ type: 'token_refreshed', handle: family, userId: outcome.record.userId });
+        if (asRefresh) {
+          events.emit({ type: 'token_refreshed', kind: 'token', handle: family, userId });
+        }
         return { record: outcome.record, refreshToken: successor };
       case 'replayed': {
         const same = openSuccessor(presented, outcome.sealedSuccessor);
         if (same === undefined) throw new TokenVerificationError('token_invalid', 'unsealable');
-        events.emit({
-          type: 'token_refreshed',
-          handle: family,
-          userId: outcome.record.userId,
-          reason: 'grace',
-        });
+        if (asRefresh) {
+          events.emit({
+            type: 'token_refreshed',
+            kind: 'token',
+            handle: family,
+            userId,
+            reason: 'grace',
+          });
+        }
         return { record: outcome.record, refreshToken: same };
       }
       case 'reused':
-        events.emit({ type: 'refresh_reused', handle: family, userId: outcome.record.userId });
+        // The store revoked the family in the same step that found the reuse.
+        events.emit({ type: 'refresh_reused', kind: 'token', handle: family, userId });
+        events.emit({
+          type: 'destroyed',
+          kind: 'token',
+          handle: family,
+          userId,
+          reason: 'reuse',
+          createdAt: outcome.record.createdAt,
+        });
         throw new TokenVerificationError('refresh_reused', 'a rotated refresh token came back');
       case 'revoked':
         throw new TokenVerificationError('token_revoked', 'family revoked');
@@ -127,27 +154,44 @@ export class RefreshFamilies {
   async revoke(refreshToken: unknown): Promise<boolean> {
     let redeemed: RedeemedFamily;
     try {
-      redeemed = await this.redeem(refreshToken);
+      redeemed = await this.exchange(refreshToken, false);
     } catch (error) {
       if (error instanceof TokenVerificationError) return false;
       throw error;
     }
     const { store, outage, events, endedRetentionMs } = this.settings;
-    const { handle, userId } = redeemed.record;
-    const revoked = await outage.run(() =>
-      store.revoke(familyStoreKey(handle), Date.now(), endedRetentionMs),
+    const { handle, userId, createdAt } = redeemed.record;
+    const revoked = await outage.run(
+      () => store.revoke(familyStoreKey(handle), Date.now(), endedRetentionMs),
+      'revoke',
+      'token',
     );
-    if (revoked) events.emit({ type: 'token_revoked', handle, userId, reason: 'logout' });
+    if (revoked) {
+      events.emit({
+        type: 'destroyed',
+        kind: 'token',
+        handle,
+        userId,
+        reason: 'logout',
+        createdAt,
+      });
+    }
     return revoked;
   }
 
   /**
-   * Whether `family` is still a live family of `userId`: one store read.
+   * Whether `family` is still a live family of `userId`: one store read
+   * (`peek` where the store has it, so a long history costs nothing here).
    * A family the store no longer holds (expired, evicted) is not: fail closed.
    */
   async isLive(family: string, userId: string): Promise<boolean> {
     const { store, outage } = this.settings;
-    const record = await outage.run(() => store.get(familyStoreKey(family)));
+    const key = familyStoreKey(family);
+    const record = await outage.run(
+      () => (store.peek ? store.peek(key) : store.get(key)),
+      store.peek ? 'peek' : 'get',
+      'token',
+    );
     return (
       record !== null &&
       record.refresh !== undefined &&

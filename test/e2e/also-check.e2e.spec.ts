@@ -243,7 +243,7 @@ describe.each(PLATFORMS)('review item 2: logIn() refuses a non-finite userId (%s
  * Review item 3: an old ID used within its renewal grace window from
  * another User-Agent is a stolen cookie like the new one would be: refused
  * AND the session revoked (the owner's new cookie dies too), with a
- * `hijack_suspected` event.
+ * `rejected` (`binding`) event.
  */
 describe.each(PLATFORMS)(
   'review item 3: old ID within grace, other User-Agent (%s)',
@@ -273,14 +273,14 @@ describe.each(PLATFORMS)(
     const me = (cookie: string, userAgent: string) =>
       request(h.http).get('/me').set('Cookie', cookie).set('User-Agent', userAgent);
 
-    it('answers 401 revoked, revokes the renewed session (new cookie dead too), emits hijack_suspected', async () => {
+    it('answers 401 revoked, revokes the renewed session (new cookie dead too), emits rejected binding', async () => {
       const login = await request(h.http)
         .post('/auth/login')
         .set('User-Agent', BROWSER)
         .send({ username: 'alice', password: PASSWORDS.alice });
       expect(login.status).toBe(200);
       const oldCookie = cookiePair(login);
-      const handle = events.find((e) => e.type === 'logged_in')?.handle;
+      const handle = events.find((e) => e.type === 'created' && e.reason === 'login')?.handle;
       expect(handle).toEqual(expect.any(String));
 
       await sleep(EVERY_MS + 100);
@@ -299,9 +299,12 @@ describe.each(PLATFORMS)(
       expect(stolen.status).toBe(401);
       expect(stolen.body.reason).toBe('revoked');
 
-      const hijack = events.filter((e) => e.type === 'hijack_suspected');
+      const hijack = events.filter((e) => e.type === 'rejected' && e.reason === 'binding');
       expect(hijack).toHaveLength(1);
-      expect(hijack[0]).toMatchObject({ userId: 'alice', reason: 'user-agent', handle });
+      expect(hijack[0]).toMatchObject({ userId: 'alice', handle });
+      expect(events.filter((e) => e.type === 'destroyed')).toEqual([
+        expect.objectContaining({ reason: 'revoked', handle }),
+      ]);
       expect(JSON.stringify(events)).not.toContain(idOf(oldCookie));
       expect(JSON.stringify(events)).not.toContain(idOf(newCookie));
 

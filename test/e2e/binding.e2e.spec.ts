@@ -21,7 +21,7 @@ const THIEF = 'curl/8.5.0';
  * Issue 4 item 4 over both platforms: with SESSION_BIND_USER_AGENT=1
  * (`bindTo: ['user-agent']`) the session cookie presented by another
  * User-Agent revokes the session (401 `revoked`, for the thief and then the
- * owner too) and emits `hijack_suspected`.
+ * owner too) and emits `rejected` (`binding`) then `destroyed` (`revoked`).
  */
 describe.each(PLATFORMS)('User-Agent binding (%s)', (platform) => {
   let h: SampleAppHarness<CountingStore>;
@@ -59,7 +59,7 @@ describe.each(PLATFORMS)('User-Agent binding (%s)', (platform) => {
     const cookie = await logInAs(BROWSER);
     expect((await me(cookie, BROWSER)).status).toBe(200);
     expect((await me(cookie, BROWSER)).status).toBe(200);
-    const handle = events.find((e) => e.type === 'logged_in')?.handle;
+    const handle = events.find((e) => e.type === 'created' && e.reason === 'login')?.handle;
     expect(handle).toBeDefined();
     events.length = 0;
 
@@ -67,10 +67,12 @@ describe.each(PLATFORMS)('User-Agent binding (%s)', (platform) => {
     expect(stolen.status).toBe(401);
     expect(stolen.body.reason).toBe('revoked');
 
-    const hijack = events.filter((e) => e.type === 'hijack_suspected');
+    const hijack = events.filter((e) => e.type === 'rejected' && e.reason === 'binding');
     expect(hijack).toHaveLength(1);
-    expect(hijack[0]).toMatchObject({ userId: 'alice', reason: 'user-agent' });
+    expect(hijack[0]).toMatchObject({ userId: 'alice', handle, userAgent: THIEF });
     expect(hijack[0].handle).toEqual(expect.any(String));
+    const revoked = events.filter((e) => e.type === 'destroyed');
+    expect(revoked).toEqual([expect.objectContaining({ reason: 'revoked', handle })]);
     // the event names the session by its handle, never by its ID
     expect(JSON.stringify(events)).not.toContain(idOf(cookie));
 

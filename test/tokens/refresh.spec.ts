@@ -78,8 +78,14 @@ describe('TokenService: refresh-token families', () => {
     expect(await reasonOf(tokens.refresh(second.refreshToken))).toBe('token_revoked');
     expect(await reasonOf(tokens.verifyAccessToken(second.accessToken))).toBe('token_revoked');
     expect(await reasonOf(tokens.verifyAccessToken(first.accessToken))).toBe('token_revoked');
-    expect(seen.map((e) => e.type)).toEqual(['token_issued', 'token_refreshed', 'refresh_reused']);
-    expect(seen[2]).toMatchObject({ handle: first.family, userId: 'alice' });
+    expect(seen.map((e) => `${e.type}${e.reason ? `:${e.reason}` : ''}`)).toEqual([
+      'token_issued',
+      'token_refreshed',
+      'refresh_reused',
+      'destroyed:reuse',
+    ]);
+    expect(seen[2]).toMatchObject({ kind: 'token', handle: first.family, userId: 'alice' });
+    expect(seen[3]).toMatchObject({ kind: 'token', handle: first.family, userId: 'alice' });
   });
 
   it('a token two generations back is reuse too (no grace can reach it)', async () => {
@@ -146,8 +152,18 @@ describe('TokenService: refresh-token families', () => {
   it('logOut revokes the family (its access tokens too, under strict) and is idempotent', async () => {
     const { tokens, seen } = setup();
     const pair = await tokens.logIn({ userId: 'alice' });
+    seen.length = 0;
     expect(await tokens.logOut(pair.refreshToken)).toBe(true);
-    expect(seen.at(-1)).toMatchObject({ type: 'token_revoked', reason: 'logout' });
+    // The redemption that proves possession is no refresh: the logout is the one event.
+    expect(seen).toEqual([
+      expect.objectContaining({
+        type: 'destroyed',
+        kind: 'token',
+        reason: 'logout',
+        handle: pair.family,
+        userId: 'alice',
+      }),
+    ]);
     expect(await reasonOf(tokens.verifyAccessToken(pair.accessToken))).toBe('token_revoked');
     expect(await reasonOf(tokens.refresh(pair.refreshToken))).toBe('token_revoked');
     expect(await tokens.logOut(pair.refreshToken)).toBe(false);
