@@ -103,7 +103,8 @@ export class SessionModule
     if (this.options.metrics) {
       const metrics = new SessionMetrics(this.options.metrics, this.options.store);
       metrics.observe(this.events.events$);
-      this.engine.outage.onCall = (operation, seconds) => metrics.storeOperation(operation, seconds);
+      this.engine.outage.onCall = (operation, seconds) =>
+        metrics.storeOperation(operation, seconds);
       this.metrics = metrics;
     }
     if (
