@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module, Post, type DynamicModule } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { Session } from '../../lib/decorators/session.decorator.js';
-import type { Session as RequestSession } from '../../lib/session/session.interface.js';
+import type { SessionApi as RequestSession } from '../../lib/session/session.interface.js';
 import { SessionModule } from '../../lib/session.module.js';
 import { MemoryStore } from '../../lib/stores/memory.store.js';
 import { PLATFORMS, startTestApp, type RunningApp } from '../support/sample-app.harness.js';
