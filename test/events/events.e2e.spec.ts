@@ -458,6 +458,7 @@ describe.each(CASES)('session events (%s, %s store)', (platform, storeKind) => {
         handle,
         userId: user,
         at: expect.any(Number),
+        createdAt: expect.any(Number),
       },
     ]);
     events.length = 0;
