@@ -1,5 +1,6 @@
 import { ForbiddenException, HttpException, HttpStatus } from '@nestjs/common';
 import type { SessionEndReason } from './session/session.interface.js';
+import { SessionStoreUnavailableError } from './stores/store-outage.js';
 import type { TokenFailureReason } from './tokens/token.errors.js';
 
 /** Machine-readable reasons carried in the `reason` field of error bodies. */
@@ -87,6 +88,17 @@ export class SessionStoreUnavailableException extends HttpException {
       HttpStatus.SERVICE_UNAVAILABLE,
     );
   }
+}
+
+/**
+ * What a caller throws for `error`: a store outage seen outside the request
+ * path (`SessionService`, `TokenService`, `AccessTokenGuard`) becomes the
+ * 503 the request path answers; anything else stays as it is.
+ */
+export function asHttpOutage(error: unknown): unknown {
+  return error instanceof SessionStoreUnavailableError
+    ? new SessionStoreUnavailableException()
+    : error;
 }
 
 /**

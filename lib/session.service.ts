@@ -3,13 +3,12 @@ import type { Observable } from 'rxjs';
 import type { SessionEvent } from './events/session-event.js';
 import { SessionEvents } from './events/session-events.js';
 import { SessionEngine } from './session/session.engine.js';
-import { SessionStoreUnavailableException } from './session.exceptions.js';
+import { asHttpOutage } from './session.exceptions.js';
 import {
   familyEndsAt,
   type SessionRecord,
   type UserSessionEntry,
 } from './stores/session-record.js';
-import { SessionStoreUnavailableError } from './stores/store-outage.js';
 
 /** One session of a user, as listed by {@link SessionService.listForUser}: never its ID. */
 export interface SessionListEntry {
@@ -136,9 +135,7 @@ export class SessionService {
     try {
       return await this.engine.outage.run(call, operation);
     } catch (error) {
-      if (error instanceof SessionStoreUnavailableError)
-        throw new SessionStoreUnavailableException();
-      throw error;
+      throw asHttpOutage(error);
     }
   }
 }

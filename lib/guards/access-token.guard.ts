@@ -1,10 +1,9 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import {
-  SessionStoreUnavailableException,
+  asHttpOutage,
   TokenUnauthorizedException,
   type TokenUnauthorizedReason,
 } from '../session.exceptions.js';
-import { SessionStoreUnavailableError } from '../stores/store-outage.js';
 import {
   ACCESS_TOKEN_PRINCIPAL,
   type AccessTokenPrincipal,
@@ -86,11 +85,8 @@ export class AccessTokenGuard implements CanActivate {
       if (error instanceof TokenVerificationError) {
         throw new TokenUnauthorizedException(error.reason);
       }
-      // Revocation 'strict' could not read the family: fail closed, as the cookie path does.
-      if (error instanceof SessionStoreUnavailableError) {
-        throw new SessionStoreUnavailableException();
-      }
-      throw error;
+      // Revocation 'strict' could not read the family: fail closed (503), as the cookie path does.
+      throw asHttpOutage(error);
     }
   }
 }

@@ -13,12 +13,8 @@ import { SessionEvents } from '../events/session-events.js';
 import type { ResolvedTokenOptions } from '../options/token-options.js';
 import { SessionEngine } from '../session/session.engine.js';
 import { RESOLVED_SESSION_OPTIONS } from '../session.constants.js';
-import {
-  SessionStoreUnavailableException,
-  TokenUnauthorizedException,
-} from '../session.exceptions.js';
+import { asHttpOutage, TokenUnauthorizedException } from '../session.exceptions.js';
 import type { ResolvedSessionOptions } from '../session.options.js';
-import { SessionStoreUnavailableError } from '../stores/store-outage.js';
 import type { AccessTokenPrincipal } from './access-token-principal.js';
 import { precheckProblem } from './jws-precheck.js';
 import { RefreshFamilies, type RedeemedFamily } from './refresh-families.js';
@@ -306,10 +302,7 @@ export class TokenService {
     try {
       return await call();
     } catch (error) {
-      if (error instanceof SessionStoreUnavailableError) {
-        throw new SessionStoreUnavailableException();
-      }
-      throw error;
+      throw asHttpOutage(error);
     }
   }
 
