@@ -141,6 +141,39 @@ describe('MemoryStore eviction: anonymous sessions first', () => {
  * Redis: a user's sessions beyond it revoke that user's oldest (tombstones,
  * so they are told `revoked`).
  */
+describe('MemoryStore expiry claims and stats', () => {
+  it('claims an entry once per TTL it was given, drops what is past its TTL, and counts only live entries', async () => {
+    let now = 1_000;
+    const store = new MemoryStore({ now: () => now });
+    await store.set('due', rec(), 500);
+    await store.set('later', rec(), 5_000);
+    await store.set('gone', rec(), 100);
+    await store.set('tomb', rec(), 500);
+    await store.revoke('tomb', now, 500);
+    now += 200; // 'gone' is past its TTL
+    expect((await store.claimExpired(now + 1_000, 10)).map((e) => e.key)).toEqual(['due']);
+    expect(store.size).toBe(3); // 'gone' deleted on the way
+    expect(await store.claimExpired(now + 1_000, 10)).toEqual([]);
+    // a write sets its TTL again: claimable again at the new end, not before
+    await store.update('due', {}, 2_000);
+    expect(await store.claimExpired(now + 1_000, 10)).toEqual([]);
+    const keys = (await store.claimExpired(now + 10_000, 10)).map((e) => e.key);
+    expect(keys.sort()).toEqual(['due', 'later']);
+    expect((await store.stats()).activeSessions).toBe(2); // the tombstone is not counted
+    await store.close();
+  });
+
+  it('estimates memory from what the records hold', async () => {
+    const store = new MemoryStore();
+    await store.set('small', rec(), HOUR);
+    const small = (await store.stats()).memoryBytes!;
+    expect(small).toBeGreaterThan(0);
+    await store.set('big', { ...rec(), data: { blob: 'x'.repeat(10_000) } }, HOUR);
+    expect((await store.stats()).memoryBytes! - small).toBeGreaterThan(20_000);
+    await store.close();
+  });
+});
+
 describe('MemoryStore maxSessionsPerUser', () => {
   it('holds at most 100 live sessions per user by default; the oldest are revoked', async () => {
     const store = new MemoryStore();

@@ -16,6 +16,7 @@ import {
   type RotateOptions,
   type RotateOutcome,
   type SessionStore,
+  type SessionStoreStats,
 } from './session-store.interface.js';
 
 /** Options of {@link MemoryStore}. */
@@ -45,7 +46,22 @@ interface Entry {
   expiresAt: number;
   /** On a refresh-token family: the digest of every token it issued (reuse detection). */
   issued?: Set<string>;
+  /**
+   * Answered by claimExpired since `expiresAt` was last set (each write
+   * that sets the TTL clears it, so an extended session is claimable again
+   * at its new end).
+   */
+  claimed?: boolean;
 }
+
+/**
+ * What stats() counts per entry besides its strings: the Map slot, the entry
+ * and record objects, the index and heap entries (a rough figure for V8 on
+ * 64 bits, not a measurement).
+ */
+const ENTRY_OVERHEAD_BYTES = 300;
+/** Per data key, token digest or role: the property or Set slot besides its strings. */
+const SLOT_OVERHEAD_BYTES = 40;
 
 /**
  * Sessions in this process's memory: for development, tests and single-instance
@@ -199,7 +215,8 @@ export class MemoryStore implements SessionStore {
       };
       record.lastSeenAt = now;
       entry.issued.add(request.successor);
-      this.setExpiry(key, entry, familyEndsAt(record, request.absoluteMs, request.idleMs) - now);
+      const remaining = familyEndsAt(record, request.absoluteMs, request.idleMs) - now;
+      this.setExpiry(key, entry, remaining + Math.max(0, request.retainMs ?? 0));
       return { status: 'rotated', record: copyRecord(record) };
     }
     if (
@@ -229,6 +246,48 @@ export class MemoryStore implements SessionStore {
       this.counters.set(key, counter);
     }
     return ++counter.count;
+  }
+
+  /**
+   * Answers, once each, up to `limit` live entries whose TTL ends at or
+   * before `before` (one pass over the entries: O(n), nothing on the request
+   * path but clearing a flag). An entry already past its TTL is gone: it is
+   * deleted, not answered (the caller asks `endedRetentionMs` ahead, so a
+   * session is claimed while its record is still kept).
+   */
+  async claimExpired(before: number, limit: number): Promise<UserSessionEntry[]> {
+    const now = this.now();
+    const claimed: UserSessionEntry[] = [];
+    for (const [key, entry] of this.entries) {
+      if (claimed.length >= limit) break;
+      if (entry.claimed || entry.expiresAt > before) continue;
+      if (entry.expiresAt <= now) {
+        this.remove(key); // deleting the entry being visited is safe in a Map
+        continue;
+      }
+      if (!isLiveRecord(entry.record)) continue;
+      entry.claimed = true;
+      claimed.push({ key, record: copyRecord(entry.record) });
+    }
+    return claimed;
+  }
+
+  /**
+   * `activeSessions`: live entries (not tombstones or forwards) whose TTL has
+   * not ended, as Redis's expiry index counts them. `memoryBytes`: an
+   * estimate of what the entries take (two bytes per character of every key,
+   * field and value, plus a fixed overhead per entry and per field), not a
+   * measurement: V8 does not tell what one object graph holds. One pass.
+   */
+  async stats(): Promise<SessionStoreStats> {
+    const now = this.now();
+    let activeSessions = 0;
+    let memoryBytes = 0;
+    for (const [key, entry] of this.entries) {
+      if (entry.expiresAt > now && isLiveRecord(entry.record)) activeSessions++;
+      memoryBytes += estimateBytes(key, entry);
+    }
+    return { activeSessions, memoryBytes };
   }
 
   /** Stops the sweeper and forgets everything. */
@@ -318,6 +377,7 @@ export class MemoryStore implements SessionStore {
 
   private setExpiry(key: string, entry: Entry, ttlMs: number): void {
     entry.expiresAt = this.now() + ttlMs;
+    entry.claimed = false;
     (isUserEntry(entry) ? this.userExpiries : this.anonymousExpiries).push(key, entry.expiresAt);
     // Each refresh leaves a stale heap entry behind; rebuild before they dominate.
     if (this.anonymousExpiries.size + this.userExpiries.size > 2 * this.entries.size + 1024) {
@@ -363,6 +423,28 @@ export class MemoryStore implements SessionStore {
     keys.delete(key);
     if (keys.size === 0) this.byUser.delete(record.userId);
   }
+}
+
+/** stats()'s estimate for one entry (see ENTRY_OVERHEAD_BYTES). */
+function estimateBytes(key: string, { record, issued }: Entry): number {
+  const { refresh } = record;
+  let chars = key.length + record.handle.length + (record.userId?.length ?? 0);
+  chars += (record.movedTo?.length ?? 0) + (refresh?.current.length ?? 0);
+  chars += (refresh?.previous?.length ?? 0) + (refresh?.sealedSuccessor?.length ?? 0);
+  let slots = 0;
+  for (const role of record.roles ?? []) {
+    chars += role.length;
+    slots++;
+  }
+  for (const name in record.data) {
+    chars += name.length + record.data[name].length;
+    slots++;
+  }
+  for (const token of issued ?? []) {
+    chars += token.length;
+    slots++;
+  }
+  return ENTRY_OVERHEAD_BYTES + 2 * chars + SLOT_OVERHEAD_BYTES * slots;
 }
 
 /** A logged-in, live session: indexed under its user, evicted last. */

@@ -11,6 +11,8 @@ import {
 import { OperationDeadlines } from './redis/operation-deadlines.js';
 import { runScript, type RedisDriver } from './redis/redis-driver.js';
 import {
+  asString,
+  expiryIndexKey,
   peekSession,
   readSession,
   toTtl,
@@ -26,6 +28,7 @@ import type {
   RotateOptions,
   RotateOutcome,
   SessionStore,
+  SessionStoreStats,
 } from './session-store.interface.js';
 
 /**
@@ -70,7 +73,8 @@ export interface RedisStoreOptions {
   redisOptions?: RedisOptions;
   /**
    * Prefix of every key the store writes: sessions are `<prefix><key>`, user
-   * indexes `<prefix>user:<userId>`. Default `'sess:'`.
+   * indexes `<prefix>user:<userId>`, the expiry index `<prefix>expiry`.
+   * Default `'sess:'`.
    */
   prefix?: string;
   /**
@@ -118,7 +122,9 @@ const FAST_FAILURE: RedisOptions = {
  * A session is a hash (one field per top-level data key plus metadata), so a
  * delta save writes only the changed fields and concurrent writes of
  * different keys both survive. A user's sessions are listed in a sorted set
- * `<prefix>user:<userId>` with a TTL, pruned lazily.
+ * `<prefix>user:<userId>` with a TTL, pruned lazily. Every live record is
+ * also in one sorted set `<prefix>expiry` scored by when its TTL ends, which
+ * `claimExpired` and `stats` read instead of a SCAN.
  *
  * On standalone Redis every operation is one round trip: one script, run by
  * SHA, or one HGETALL for `get`. On Cluster a session and its user index live
@@ -249,6 +255,49 @@ export class RedisStore implements SessionStore {
    */
   async redeemRefreshToken(key: string, request: RedeemRequest): Promise<RedeemOutcome> {
     return this.run('redeemRefreshToken', () => this.topology.redeem(key, request));
+  }
+
+  /**
+   * Claims the records of the expiry index due by `before`: on standalone one
+   * CLAIM script per batch of up to `INDEX_BATCH` (200) members, claiming,
+   * re-checking and reading at once; on Cluster a CLAIM_INDEX script on the
+   * index per batch, then each record read (HGETALL and PTTL) and re-checked.
+   * Each batch is bounded by `operationTimeoutMs` on its own.
+   */
+  async claimExpired(before: number, limit: number): Promise<UserSessionEntry[]> {
+    if (!(limit >= 1)) return [];
+    return this.topology.claimExpired(before, Math.floor(limit), (work) =>
+      this.run('claimExpired', work),
+    );
+  }
+
+  /**
+   * `activeSessions`: ZCOUNT of the expiry index from now on (records whose
+   * TTL has not ended; O(log n), no SCAN). `memoryBytes`: `used_memory` of
+   * INFO memory, summed over a Cluster's masters (the whole server's memory,
+   * sessions and anything else it holds). Sent together: one round trip.
+   */
+  async stats(): Promise<SessionStoreStats> {
+    return this.run('stats', async () => {
+      const idx = expiryIndexKey(this.prefix);
+      const [count, infos] = await Promise.all([
+        this.driver
+          .send(['ZCOUNT', idx, String(Date.now()), '+inf'], idx)
+          .catch((error: unknown) => {
+            // a foreign value under the index key counts nothing
+            if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return 0;
+            throw error;
+          }),
+        this.driver.sendToMasters(['INFO', 'memory']),
+      ]);
+      if (typeof count !== 'number') throw new Error('unexpected reply to stats');
+      const stats: SessionStoreStats = { activeSessions: count };
+      const used = infos.map((info) => /^used_memory:(\d+)\r?$/m.exec(asString(info) ?? '')?.[1]);
+      if (used.length > 0 && used.every((bytes) => bytes !== undefined)) {
+        stats.memoryBytes = used.reduce((sum, bytes) => sum + Number(bytes), 0);
+      }
+      return stats;
+    });
   }
 
   /**

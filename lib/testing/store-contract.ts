@@ -1,6 +1,7 @@
 import type { SessionStore } from '../stores/session-store.interface.js';
 import type { ContractCases } from './contract/contract-fixtures.js';
 import { counterCases } from './contract/counter.cases.js';
+import { expiryCases } from './contract/expiry.cases.js';
 import { recordCases } from './contract/record.cases.js';
 import { refreshCases } from './contract/refresh.cases.js';
 import { rotationCases } from './contract/rotation.cases.js';
@@ -43,8 +44,9 @@ export interface SessionStoreContractOptions<TStore extends SessionStore = Sessi
  * The behaviour every `SessionStore` must have, as one suite: whole and
  * delta writes, copies, TTLs, the per-user index and its cap, revocation
  * tombstones, conditional rotation with forwards, and the optional methods
- * (`revokeAllForUser`, `incrementCounter`, and `redeemRefreshToken`:
- * refresh-token families, their rotation, reuse detection and races; a
+ * (`revokeAllForUser`, `incrementCounter`, `redeemRefreshToken`:
+ * refresh-token families, their rotation, reuse detection and races, and
+ * `claimExpired` / `stats`: expiry claims and the active-session gauge; a
  * store without one passes those cases as it is). Runner-agnostic: assertions come from `node:assert`, the
  * caller passes its runner's `describe` and `it`. MemoryStore and RedisStore
  * are proven with exactly this suite.
@@ -104,5 +106,6 @@ export function runSessionStoreContract<TStore extends SessionStore>(
     rotationCases(cases);
     counterCases(cases);
     refreshCases(cases);
+    expiryCases(cases);
   });
 }

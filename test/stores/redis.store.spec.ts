@@ -154,7 +154,18 @@ runSessionStoreContract({
   it,
 });
 
-const STORE_COMMANDS = new Set(['evalsha', 'eval', 'hgetall', 'zrange', 'zrem', 'script']);
+// INFO (stats' memory) is left out with the handshakes: clients send it on connecting too.
+const STORE_COMMANDS = new Set([
+  'evalsha',
+  'eval',
+  'hgetall',
+  'zrange',
+  'zrem',
+  'zadd',
+  'zcount',
+  'pttl',
+  'script',
+]);
 
 /**
  * Records the commands clients send to some nodes (MONITOR), leaving out the
@@ -225,6 +236,9 @@ async function commandsPerOperation(
     await store.redeemRefreshToken(refreshFamily, redemption(token, successor));
     token = successor;
   };
+  // Everything live is due within two hours: the family is claimed (and read) each run.
+  ops.claimExpired = () => store.claimExpired(Date.now() + 2 * HOUR, 10);
+  ops.stats = () => store.stats();
   for (const op of Object.values(ops)) await op();
   k = key();
   k2 = key();
@@ -258,6 +272,8 @@ describe('RedisStore round trips', () => {
           revokeAllForUser: ['evalsha'],
           destroy: ['evalsha'],
           redeemRefreshToken: ['evalsha'],
+          claimExpired: ['evalsha'],
+          stats: ['zcount'],
         });
       }
     } finally {
@@ -267,7 +283,7 @@ describe('RedisStore round trips', () => {
     }
   });
 
-  it('on Cluster, get and update are one command and the cross-slot steps are few', async () => {
+  it('on Cluster, get is one command, update one round trip, and the cross-slot steps are few', async () => {
     const servers = await cluster.get();
     const watch = await watchCommands(servers.nodes.map((node) => node.port));
     const client = clusterClient(servers);
@@ -278,24 +294,35 @@ describe('RedisStore round trips', () => {
       );
       // nodes are watched by separate connections: compare which commands, not their order
       for (const commands of Object.values(counts)) commands.sort();
+      // The expiry index steps (EXPIRY_ADD, zadd, the second zrem) go alongside
+      // the session command they follow: more commands, no more round trips,
+      // but after a refresh-token rotation (only the script knows its new end).
       expect(counts).toEqual({
-        // index first, then the session
-        set: ['evalsha', 'evalsha'],
+        // index first, then the session with its expiry index entry
+        set: ['evalsha', 'evalsha', 'evalsha'],
         get: ['hgetall'],
-        update: ['evalsha'],
-        // log-in: index the new key, delete the old session, write the new one, unindex the old key
-        rotate: ['evalsha', 'evalsha', 'evalsha', 'zrem'],
-        // rotation: index the new key, write it, move the old one (the condition), unindex the old key
-        move: ['evalsha', 'evalsha', 'evalsha', 'zrem'],
+        // UPDATE and the expiry index ZADD together
+        update: ['evalsha', 'zadd'],
+        // log-in: index the new key, delete the old session (and its expiry entry), write the
+        // new one (and its expiry entry), unindex the old key
+        rotate: ['evalsha', 'evalsha', 'evalsha', 'evalsha', 'zrem', 'zrem'],
+        // rotation: index the new key, write it (and its expiry entry), move the old one (the
+        // condition), unindex the old key from both indexes
+        move: ['evalsha', 'evalsha', 'evalsha', 'evalsha', 'zrem', 'zrem'],
         // read the index, then every session in parallel
         listForUser: ['hgetall', 'zrange'],
-        // tombstone, then unindex
-        revoke: ['evalsha', 'zrem'],
+        // tombstone, then unindex from both indexes
+        revoke: ['evalsha', 'zrem', 'zrem'],
         // nothing live left to revoke: only the index read
         revokeAllForUser: ['zrange'],
-        destroy: ['evalsha'],
-        // a rotation: the one script on the family's key (its index is far from its horizon)
-        redeemRefreshToken: ['evalsha'],
+        // the session and its expiry entry together
+        destroy: ['evalsha', 'zrem'],
+        // a rotation: the one script on the family's key (its index is far from its horizon),
+        // then its new end in the expiry index
+        redeemRefreshToken: ['evalsha', 'zadd'],
+        // claim on the index, then each record read with its PTTL
+        claimExpired: ['evalsha', 'hgetall', 'pttl'],
+        stats: ['zcount'],
       });
     } finally {
       await watch.close();
@@ -563,6 +590,235 @@ describe.each([
       expect(await one.incrementCounter('foreign', 300)).toBe(1);
     } finally {
       await client.quit();
+    }
+  });
+});
+
+describe.each([
+  ['standalone', async () => new Redis((await own.get()).url, ioredisOptions)],
+  ['Cluster', async () => clusterClient(await cluster.get())],
+] as const)('RedisStore expiry index (%s)', (_name, makeClient) => {
+  /** The raw index: member -> score. */
+  const indexOf = async (client: Redis | Cluster, p: string) => {
+    const flat = await client.zrange(`${p}expiry`, '0', '-1', 'WITHSCORES');
+    const scores = new Map<string, number>();
+    for (let i = 0; i < flat.length; i += 2) scores.set(flat[i], Number(flat[i + 1]));
+    return scores;
+  };
+
+  it('scores each live record at the end of its TTL; destroy, revoke, rotation, reuse, revokeAllForUser and the cap take it out', async () => {
+    const client = await makeClient();
+    const p = prefix();
+    const store = new RedisStore({ client, prefix: p, maxSessionsPerUser: 2 });
+    try {
+      const u = user();
+      const [a, b, c, d] = [key(), key(), key(), key()];
+      const started = Date.now();
+      await store.set(a, record({ userId: u }), HOUR);
+      await store.set(b, record(), 10_000);
+      let index = await indexOf(client, p);
+      expect(index.get(a)).toBeGreaterThanOrEqual(started + HOUR);
+      expect(index.get(a)).toBeLessThanOrEqual(Date.now() + HOUR);
+      expect(index.get(b)).toBeLessThanOrEqual(Date.now() + 10_000);
+
+      // update moves the score to the new end
+      const updated = Date.now();
+      expect(await store.update(b, { lastSeenAt: updated }, 2 * HOUR)).toBe(true);
+      expect((await indexOf(client, p)).get(b)).toBeGreaterThanOrEqual(updated + 2 * HOUR);
+
+      // a rotation: the forward under the old key leaves the index, the new key enters it
+      const moved = record({ userId: u });
+      await store.set(c, moved, HOUR);
+      await store.rotate(c, d, moved, HOUR, { expectHandle: moved.handle, forwardMs: 60_000 });
+      index = await indexOf(client, p);
+      expect([index.has(c), index.has(d)]).toEqual([false, true]);
+
+      await store.destroy(b);
+      await store.revoke(d, Date.now(), HOUR);
+      index = await indexOf(client, p);
+      expect([index.has(b), index.has(d)]).toEqual([false, false]);
+
+      // the cap (2): a third log-in revokes the oldest, which leaves the index
+      const [e, f] = [key(), key()];
+      await store.set(e, record({ userId: u }), HOUR);
+      await sleep(5);
+      await store.set(f, record({ userId: u }), HOUR);
+      expect((await store.get(a))!.revokedAt).toEqual(expect.any(Number));
+      index = await indexOf(client, p);
+      expect([index.has(a), index.has(e), index.has(f)]).toEqual([false, true, true]);
+
+      expect(await store.revokeAllForUser(u, Date.now(), HOUR)).toBe(2);
+      expect([...(await indexOf(client, p)).keys()]).toEqual([]);
+
+      // a family: a rotation with retainMs scores its new end, reuse takes it out
+      const k = key();
+      const token = key();
+      await store.set(k, family(token), HOUR);
+      const redeemed = { ...redemption(token), idleMs: 10_000, retainMs: 5_000 };
+      expect((await store.redeemRefreshToken(k, redeemed)).status).toBe('rotated');
+      expect((await indexOf(client, p)).get(k)).toBe(redeemed.now + 15_000);
+      expect(await client.pttl(p + k)).toBeGreaterThan(14_000);
+      expect((await store.redeemRefreshToken(k, redemption(token))).status).toBe('reused');
+      expect([...(await indexOf(client, p)).keys()]).toEqual([]);
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it('a claim re-checks each record: dead members are dropped, a live one whose TTL outlived its score goes back at its real end', async () => {
+    const client = await makeClient();
+    const p = prefix();
+    const store = new RedisStore({ client, prefix: p });
+    try {
+      const [live, gone] = [key(), key()];
+      await store.set(live, record(), HOUR);
+      // as if the index had missed a write (a lost Cluster step, an older app version)
+      await client.zadd(`${p}expiry`, String(Date.now() - 1_000), live);
+      await client.zadd(`${p}expiry`, String(Date.now() - 1_000), gone);
+      expect(await store.claimExpired(Date.now() + 60_000, 100)).toEqual([]);
+      const index = await indexOf(client, p);
+      expect(index.has(gone)).toBe(false);
+      expect(index.get(live)).toBeGreaterThan(Date.now() + HOUR - 5_000);
+      expect((await store.claimExpired(Date.now() + 2 * HOUR, 100)).map((e) => e.key)).toEqual([
+        live,
+      ]);
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it('claims a batch larger than one script call (INDEX_BATCH) across calls, each record once', async () => {
+    const client = await makeClient();
+    const p = prefix();
+    const store = new RedisStore({ client, prefix: p });
+    try {
+      const keys = Array.from({ length: 450 }, () => key());
+      await Promise.all(keys.map((k) => store.set(k, record(), 10_000)));
+      const first = await store.claimExpired(Date.now() + 60_000, 300);
+      expect(first).toHaveLength(300);
+      const rest = await store.claimExpired(Date.now() + 60_000, 1_000);
+      expect([...first, ...rest].map((e) => e.key).sort()).toEqual([...keys].sort());
+      expect(await store.claimExpired(Date.now() + 60_000, 1_000)).toEqual([]);
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it('stats: the index count from now on, and used_memory summed over the masters', async () => {
+    const client = await makeClient();
+    const p = prefix();
+    const store = new RedisStore({ client, prefix: p });
+    try {
+      await Promise.all([key(), key(), key()].map((k) => store.set(k, record(), HOUR)));
+      // an entry whose TTL has ended (not claimed yet) no longer counts
+      await client.zadd(`${p}expiry`, String(Date.now() - 1), key());
+      const stats = await store.stats();
+      expect(stats.activeSessions).toBe(3);
+      const masters = client instanceof Cluster ? client.nodes('master') : [client];
+      expect(masters.length).toBe(client instanceof Cluster ? 3 : 1);
+      const used = await Promise.all(
+        masters.map(async (node) =>
+          Number(/used_memory:(\d+)/.exec(await node.info('memory'))![1]),
+        ),
+      );
+      const total = used.reduce((sum, bytes) => sum + bytes, 0);
+      // used_memory moves a little between the two reads
+      expect(stats.memoryBytes).toBeGreaterThan(total * 0.8);
+      expect(stats.memoryBytes).toBeLessThan(total * 1.2);
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it('a foreign value under the index key fails no write; claims and stats see nothing until a new session replaces it', async () => {
+    const client = await makeClient();
+    const p = prefix();
+    const store = new RedisStore({ client, prefix: p });
+    try {
+      await client.set(`${p}expiry`, 'not a sorted set');
+      const k = key();
+      await store.set(k, record(), 200); // PUT (Cluster: EXPIRY_ADD) replaces it
+      expect(await client.type(`${p}expiry`)).toBe('zset');
+      await client.set(`${p}expiry`, 'not a sorted set');
+      expect(await store.update(k, { set: { a: '1' } }, 200)).toBe(true);
+      await store.destroy(key());
+      expect(await store.claimExpired(Date.now() + 60_000, 10)).toEqual([]);
+      expect((await store.stats()).activeSessions).toBe(0);
+      const next = key();
+      await store.set(next, record(), 200);
+      expect((await store.claimExpired(Date.now() + 60_000, 10)).map((e) => e.key)).toEqual([next]);
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it('a new session trims a few entries stale for over an hour (nobody claims), never newer ones', async () => {
+    const client = await makeClient();
+    const p = prefix();
+    const store = new RedisStore({ client, prefix: p });
+    try {
+      const stale = Array.from({ length: 6 }, () => key());
+      const recent = key();
+      for (const member of stale) {
+        await client.zadd(`${p}expiry`, String(Date.now() - 2 * HOUR), member);
+      }
+      await client.zadd(`${p}expiry`, String(Date.now() - 60_000), recent);
+      await store.set(key(), record(), HOUR);
+      expect((await indexOf(client, p)).size).toBe(1 + 2 + 1); // 4 of the 6 trimmed per write
+      await store.set(key(), record(), HOUR);
+      const index = await indexOf(client, p);
+      expect(stale.filter((member) => index.has(member))).toEqual([]);
+      expect(index.has(recent)).toBe(true);
+    } finally {
+      await client.quit();
+    }
+  });
+});
+
+/** A client for the stats test, and how to close it (ioredis quits, node-redis closes). */
+const closable = <T extends { quit(): Promise<unknown> } | { close(): Promise<unknown> }>(
+  client: T,
+) => ({
+  client,
+  close: () => ('quit' in client ? client.quit() : client.close()),
+});
+
+describe.each([
+  ['ioredis', async () => closable(new Redis((await own.get()).url, ioredisOptions))],
+  ['node-redis RESP2', async () => closable(await nodeRedisClient(await own.get()))],
+  [
+    'node-redis RESP3',
+    async () => {
+      const client = createClient({ url: (await own.get()).url, RESP: 3 });
+      client.on('error', () => {});
+      await client.connect();
+      return closable(client);
+    },
+  ],
+  [
+    'node-redis Cluster',
+    async () => {
+      const servers = await cluster.get();
+      const client = createCluster({
+        rootNodes: servers.nodes.map((node) => ({ url: `redis://${node.host}:${node.port}` })),
+      });
+      client.on('error', () => {});
+      await client.connect();
+      return closable(client);
+    },
+  ],
+] as const)('RedisStore stats on %s', (_name, makeClient) => {
+  it('answers the active count and the server memory', async () => {
+    const { client, close } = await makeClient();
+    const store = new RedisStore({ client, prefix: prefix() });
+    try {
+      await store.set(key(), record({ userId: user() }), HOUR);
+      const stats = await store.stats();
+      expect(stats.activeSessions).toBe(1);
+      expect(stats.memoryBytes).toEqual(expect.any(Number));
+      expect(stats.memoryBytes).toBeGreaterThan(100_000);
+    } finally {
+      await close();
     }
   });
 });

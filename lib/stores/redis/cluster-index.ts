@@ -2,12 +2,13 @@ import { isLiveRecord, type UserSessionEntry } from '../session-record.js';
 import { runScript } from './redis-driver.js';
 import {
   asString,
+  expiryIndexKey,
   keepFor,
   readSession,
   revokeFollowing,
   type RedisTopologySettings,
 } from './redis-topology.js';
-import { INDEX_ADD, INDEX_BATCH, PRUNE } from './redis.scripts.js';
+import { CLAIM_INDEX, EXPIRY_ADD, INDEX_ADD, INDEX_BATCH, PRUNE } from './redis.scripts.js';
 
 /** Scripts touch only their KEYS[1]; the index steps are separate calls (these). */
 export const INLINE = '0';
@@ -20,7 +21,10 @@ const PRUNE_GRACE_MS = 10_000;
  * both). ClusterOperations runs these steps in its safe orders.
  */
 export class ClusterUserIndex {
-  constructor(private readonly settings: RedisTopologySettings) {}
+  constructor(
+    private readonly settings: RedisTopologySettings,
+    private readonly expiry: ClusterExpiryIndex,
+  ) {}
 
   /**
    * The index in score order (oldest first), split into live sessions and
@@ -115,7 +119,9 @@ export class ClusterUserIndex {
           .map((key) => revokeFollowing(this.settings, INLINE, key, revokedAt, ttl, userId)),
       );
       const revoked = results.filter((r) => r !== null).map((r) => r.key);
-      if (revoked.length > 0) await this.remove(userId, revoked);
+      if (revoked.length > 0) {
+        await Promise.all([this.remove(userId, revoked), this.expiry.remove(revoked)]);
+      }
       count += revoked.length;
     }
     return count;
@@ -123,5 +129,92 @@ export class ClusterUserIndex {
 
   private key(userId: string): string {
     return `${this.settings.prefix}user:${userId}`;
+  }
+}
+
+/**
+ * Cluster: the expiry index `<prefix>expiry` (see redis.scripts.ts) as
+ * separate calls. Its slot is not the session's, so ClusterOperations sends
+ * each step alongside the session's own command (concurrently: a write still
+ * costs one round trip of latency) rather than after it.
+ *
+ * Why a lost or reordered index step is harmless: the index only ever
+ * decides what a claim looks at and what the gauge counts. A claim removes a
+ * member and then re-reads its record: one that is gone, a tombstone or a
+ * forward is just dropped, and a live one whose TTL ends later than the
+ * member said goes back in at its real end (PTTL), so a session is never
+ * reported expired while it lives. A member left behind by a write that
+ * failed, or added after a concurrent delete, is dropped by the first claim
+ * that reaches it; until then the gauge counts it, and the gauge is an
+ * estimate. What can be lost is the `expired` event of a session whose add
+ * was lost while the index held no entry for it (a new session, or one a
+ * claim had just taken). So failures here never fail the session
+ * operation they go with (they are swallowed), which keeps a slow or failing
+ * index node from taking every session write down with it.
+ */
+export class ClusterExpiryIndex {
+  private readonly key: string;
+
+  constructor(private readonly settings: RedisTopologySettings) {
+    this.key = expiryIndexKey(settings.prefix);
+  }
+
+  /** A new session (set, log-in, a rotation's new key): EXPIRY_ADD, which also trims stale entries. */
+  async addNew(member: string, at: string): Promise<void> {
+    if (at === '') return this.remove([member]);
+    await quietly(runScript(this.settings.driver, EXPIRY_ADD, [this.key], [member, at]));
+  }
+
+  /** A TTL set again (update, a family's rotation, a claim's re-index): one ZADD. */
+  async add(member: string, at: string): Promise<void> {
+    await quietly(this.settings.driver.send(['ZADD', this.key, at, member], this.key));
+  }
+
+  async remove(members: string[]): Promise<void> {
+    if (members.length === 0) return;
+    await quietly(this.settings.driver.send(['ZREM', this.key, ...members], this.key));
+  }
+
+  /**
+   * Claims up to `count` members due by `before` (CLAIM_INDEX, atomic on the
+   * index: each goes to one caller), then reads each record and its PTTL
+   * together, and re-checks them as CLAIM does on standalone.
+   */
+  async claim(
+    before: number,
+    count: number,
+  ): Promise<{ entries: UserSessionEntry[]; full: boolean }> {
+    const { driver, prefix } = this.settings;
+    const reply = await runScript(driver, CLAIM_INDEX, [this.key], [String(before), String(count)]);
+    const members = Array.isArray(reply)
+      ? reply.map(asString).filter((m): m is string => m !== null)
+      : [];
+    const now = Date.now();
+    const read = await Promise.all(
+      members.map((member) => {
+        const k = prefix + member;
+        return Promise.all([readSession(driver, k), driver.send(['PTTL', k], k)]);
+      }),
+    );
+    const entries: UserSessionEntry[] = [];
+    const later: Promise<void>[] = [];
+    members.forEach((key, i) => {
+      const [record, pttl] = read[i];
+      if (!record || !isLiveRecord(record)) return;
+      const ends = typeof pttl === 'number' && pttl >= 0 ? now + pttl : -Infinity;
+      if (ends > before) later.push(this.add(key, String(ends)));
+      else entries.push({ key, record });
+    });
+    await Promise.all(later);
+    return { entries, full: members.length === count };
+  }
+}
+
+/** Runs an expiry index step whose failure must not fail the operation (see ClusterExpiryIndex). */
+async function quietly(step: Promise<unknown>): Promise<void> {
+  try {
+    await step;
+  } catch {
+    // harmless: see ClusterExpiryIndex
   }
 }

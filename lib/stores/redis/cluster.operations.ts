@@ -5,18 +5,22 @@ import {
   type RedeemRequest,
   type RotateOutcome,
 } from '../session-store.interface.js';
-import { ClusterUserIndex, INLINE } from './cluster-index.js';
+import { ClusterExpiryIndex, ClusterUserIndex, INLINE } from './cluster-index.js';
 import { runScript } from './redis-driver.js';
 import {
   asString,
+  claimInBatches,
+  expiresAt,
   forwardArgs,
   indexedUser,
   keepFor,
   patchArgs,
+  recordExpiresAt,
   redeemArgs,
   redeemReply,
   revokeFollowing,
   rotateOutcome,
+  rotatedTtl,
   toTtl,
   type Bounded,
   type ConditionalRotate,
@@ -34,29 +38,49 @@ const CLOCK_MARGIN_MS = 60_000;
  * slots, so set, rotate, destroy and revoke take a few ordered steps (each
  * method's "Cluster order:" says why its order is safe; the index steps are
  * in cluster-index.ts). `update` stays one round trip but when the index
- * must be extended first, rarely.
+ * must be extended first, rarely. The expiry index is on a slot of its own
+ * too: its step goes alongside the session command it follows (concurrently,
+ * no added latency), and losing one is harmless (see ClusterExpiryIndex).
  */
 export class ClusterOperations implements RedisTopologyOperations {
   private readonly index: ClusterUserIndex;
+  private readonly expiry: ClusterExpiryIndex;
 
   constructor(private readonly settings: RedisTopologySettings) {
-    this.index = new ClusterUserIndex(settings);
+    this.expiry = new ClusterExpiryIndex(settings);
+    this.index = new ClusterUserIndex(settings, this.expiry);
   }
 
   /**
    * set and a log-in's rotate. Cluster order: (1) index the new key, so the
    * session is never live outside its index; (2) on rotate, delete the old
    * session, so a failure never leaves it readable; (3) write the session;
-   * (4) drop stale index entries; (5) enforce maxSessionsPerUser (`capped`:
-   * a new session, not a rotation).
+   * (4) drop stale index entries; (5) enforce maxSessionsPerUser. The
+   * expiry index step goes alongside (2) and (3).
    */
   async put(
     key: string,
     oldKey: string | undefined,
     record: SessionRecord,
     ttlMs: number,
-    capped = true,
   ): Promise<void> {
+    const { indexed } = await this.write(key, oldKey, record, ttlMs, true);
+    await indexed;
+  }
+
+  /**
+   * put's steps (`capped`: a new session, not a rotation, counts against
+   * maxSessionsPerUser); answers once the session is written, with the
+   * expiry index step that went alongside the write still on its way (it
+   * never rejects), so a rotation need not wait for it before its MOVE.
+   */
+  private async write(
+    key: string,
+    oldKey: string | undefined,
+    record: SessionRecord,
+    ttlMs: number,
+    capped: boolean,
+  ): Promise<{ indexed: Promise<void> }> {
     const { driver, prefix, maxSessionsPerUser } = this.settings;
     const user = indexedUser(record);
     const limited = capped && maxSessionsPerUser !== Infinity;
@@ -69,9 +93,14 @@ export class ClusterOperations implements RedisTopologyOperations {
     }
     let oldUser: string | null = null;
     if (oldKey !== undefined) {
-      const reply = await runScript(driver, DESTROY, [prefix + oldKey], [INLINE, prefix, oldKey]);
+      const [reply] = await Promise.all([
+        runScript(driver, DESTROY, [prefix + oldKey], [INLINE, prefix, oldKey]),
+        this.expiry.remove([oldKey]),
+      ]);
       oldUser = Array.isArray(reply) ? asString(reply[0]) : null;
     }
+    const at = recordExpiresAt(record, ttlMs);
+    const indexed = this.expiry.addNew(key, at);
     const reply = await runScript(
       driver,
       PUT,
@@ -86,6 +115,7 @@ export class ClusterOperations implements RedisTopologyOperations {
         user,
         limited ? String(maxSessionsPerUser) : '0',
         horizon,
+        at,
         ...encodeRecord(record),
       ],
     );
@@ -110,27 +140,37 @@ export class ClusterOperations implements RedisTopologyOperations {
         '',
       );
     }
+    return { indexed };
   }
 
   async update(key: string, patch: SessionPatch, ttlMs: number): Promise<boolean> {
     const { driver, prefix } = this.settings;
     const ttl = String(toTtl(ttlMs));
     const keep = String(keepFor(ttlMs));
+    const at = expiresAt(ttlMs);
     const fields = patchArgs(patch);
     let target = key;
+    // A forward passed on the way: the ZADD that went alongside put it in the index.
+    let forward: string[] = [];
     for (let hops = 0; hops <= MAX_FORWARD_HOPS; hops++) {
       const k = prefix + target;
-      const reply = await runScript(
-        driver,
-        UPDATE,
-        [k],
-        [INLINE, prefix, target, ttl, keep, ...fields],
-      );
-      if (reply === 0) return false;
+      // The index ZADD goes with the UPDATE, before knowing that there is a
+      // session: the usual case costs no extra round trip, and the rare
+      // miss is taken back below (see ClusterExpiryIndex for a lost one).
+      const [reply] = await Promise.all([
+        runScript(driver, UPDATE, [k], [INLINE, prefix, target, ttl, keep, at, ...fields]),
+        this.expiry.add(target, at),
+        this.expiry.remove(forward),
+      ]);
+      if (reply === 0) {
+        await this.expiry.remove([target]);
+        return false;
+      }
       if (reply === 1) return true;
       const [code, value] = Array.isArray(reply) ? [reply[0], asString(reply[1])] : [];
       if (value === null || value === undefined) throw new Error('unexpected reply to update');
       if (code === 3) {
+        forward = [target];
         target = value;
         continue;
       }
@@ -160,7 +200,9 @@ export class ClusterOperations implements RedisTopologyOperations {
   ): Promise<RotateOutcome> {
     const { driver, prefix } = this.settings;
     const user = indexedUser(record);
-    await this.put(newKey, undefined, record, ttlMs, false);
+    // MOVE does not wait for the new key's expiry index step: the time from
+    // writing the new session to moving the old one stays one round trip.
+    const { indexed } = await this.write(newKey, undefined, record, ttlMs, false);
     const reply = await runScript(
       driver,
       MOVE,
@@ -169,11 +211,20 @@ export class ClusterOperations implements RedisTopologyOperations {
     );
     const outcome = rotateOutcome(reply);
     if (outcome.status !== 'rotated') {
-      await runScript(driver, DESTROY, [prefix + newKey], [INLINE, prefix, newKey]);
+      // (after the add has landed, so that it cannot put the entry back)
+      await Promise.all([
+        runScript(driver, DESTROY, [prefix + newKey], [INLINE, prefix, newKey]),
+        indexed.then(() => this.expiry.remove([newKey])),
+      ]);
       if (user) await this.index.remove(user, [newKey]);
     } else {
+      // the old key is a forward now (or deleted): no session to report expired
       const oldUser = Array.isArray(reply) ? asString(reply[1]) : null;
-      if (oldUser) await this.index.remove(oldUser, [oldKey]);
+      await Promise.all([
+        oldUser ? this.index.remove(oldUser, [oldKey]) : undefined,
+        this.expiry.remove([oldKey]),
+        indexed,
+      ]);
     }
     return outcome;
   }
@@ -187,7 +238,12 @@ export class ClusterOperations implements RedisTopologyOperations {
     const { driver, prefix } = this.settings;
     let target: string | null = key;
     for (let hops = 0; target && hops <= MAX_FORWARD_HOPS; hops++) {
-      const reply = await runScript(driver, DESTROY, [prefix + target], [INLINE, prefix, target]);
+      const member: string = target;
+      // the key is deleted whatever DESTROY answers: its index entry can go alongside
+      const [reply] = await Promise.all([
+        runScript(driver, DESTROY, [prefix + member], [INLINE, prefix, member]),
+        this.expiry.remove([member]),
+      ]);
       const [user, movedTo] = Array.isArray(reply)
         ? [asString(reply[0]), asString(reply[1])]
         : [null, null];
@@ -196,11 +252,20 @@ export class ClusterOperations implements RedisTopologyOperations {
     }
   }
 
-  /** Cluster order: tombstone first, then the index entry (as for destroy). */
+  /**
+   * Cluster order: tombstone first, then the index entries (as for destroy):
+   * the expiry index step goes alongside the user index one, once REVOKE has
+   * said which key it revoked.
+   */
   async revoke(key: string, revokedAt: number, ttlMs: number): Promise<boolean> {
     const ttl = String(toTtl(ttlMs));
     const revoked = await revokeFollowing(this.settings, INLINE, key, String(revokedAt), ttl, '');
-    if (revoked) await this.index.remove(revoked.user, [revoked.key]);
+    if (revoked) {
+      await Promise.all([
+        this.index.remove(revoked.user, [revoked.key]),
+        this.expiry.remove([revoked.key]),
+      ]);
+    }
     return revoked !== null;
   }
 
@@ -235,8 +300,11 @@ export class ClusterOperations implements RedisTopologyOperations {
   /**
    * One REDEEM script on the family's key decides and writes (the atomic
    * step); the index steps follow, as after revoke and update: a family
-   * revoked for reuse leaves the index, and, rarely, a rotated family whose
-   * TTL would pass its index's horizon extends the index, then itself.
+   * revoked for reuse leaves both indexes, a rotated one gets its new end in
+   * the expiry index (after the script, which alone knows whether it
+   * rotated and, from the family's creation, the TTL it set: one round trip
+   * more than on standalone), and, rarely, a rotated family whose TTL would
+   * pass its index's horizon extends the index, then itself.
    */
   async redeem(key: string, request: RedeemRequest): Promise<RedeemOutcome> {
     const { driver, prefix } = this.settings;
@@ -244,12 +312,34 @@ export class ClusterOperations implements RedisTopologyOperations {
     const { outcome, user, extendTtl } = redeemReply(
       await runScript(driver, REDEEM, [k], [INLINE, prefix, key, ...redeemArgs(request)]),
     );
-    if (outcome.status === 'reused' && user) await this.index.remove(user, [key]);
-    if (extendTtl !== undefined) {
-      const [horizon] = await this.index.add(user, key, extendTtl, true);
-      const horizonArg = String(horizon - CLOCK_MARGIN_MS);
-      await runScript(driver, EXTEND, [k], [user, String(extendTtl), horizonArg]);
+    if (outcome.status === 'reused') {
+      await Promise.all([
+        user ? this.index.remove(user, [key]) : undefined,
+        this.expiry.remove([key]),
+      ]);
+    }
+    if (outcome.status === 'rotated') {
+      const at = String(request.now + rotatedTtl(outcome.record.createdAt, request));
+      await Promise.all([
+        this.expiry.add(key, at),
+        extendTtl !== undefined && this.extend(user, k, key, extendTtl),
+      ]);
     }
     return outcome;
+  }
+
+  /** Extends the user index for `ttl`, then the family (its TTL never passes its index). */
+  private async extend(user: string, k: string, key: string, ttl: number): Promise<void> {
+    const [horizon] = await this.index.add(user, key, ttl, true);
+    const horizonArg = String(horizon - CLOCK_MARGIN_MS);
+    await runScript(this.settings.driver, EXTEND, [k], [user, String(ttl), horizonArg]);
+  }
+
+  /**
+   * CLAIM_INDEX on the expiry index claims a batch, then each record is read
+   * with its PTTL and re-checked (see ClusterExpiryIndex.claim).
+   */
+  async claimExpired(before: number, limit: number, bounded: Bounded): Promise<UserSessionEntry[]> {
+    return claimInBatches(limit, bounded, (count) => this.expiry.claim(before, count));
   }
 }

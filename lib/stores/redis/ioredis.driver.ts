@@ -33,6 +33,12 @@ export class IoredisDriver implements RedisDriver {
     return this.client.call(command, ...rest);
   }
 
+  sendToMasters(args: string[]): Promise<unknown[]> {
+    const [command, ...rest] = args;
+    const nodes = this.isCluster ? (this.client as Cluster).nodes('master') : [this.client];
+    return Promise.all(nodes.map((node) => node.call(command, ...rest)));
+  }
+
   async close(): Promise<void> {
     try {
       await this.client.quit();

@@ -16,6 +16,8 @@ export interface NodeRedisClusterLike {
     isReadonly: boolean | undefined,
     args: string[],
   ): Promise<unknown>;
+  /** The client of one node of `masters` (a promise in node-redis 5 and later). */
+  nodeClient(node: unknown): NodeRedisClientLike | Promise<NodeRedisClientLike>;
   close?(): Promise<void>;
 }
 
@@ -51,6 +53,14 @@ export class NodeRedisDriver implements RedisDriver {
       return (this.client as NodeRedisClusterLike).sendCommand(key, false, args);
     }
     return (this.client as NodeRedisClientLike).sendCommand(args);
+  }
+
+  async sendToMasters(args: string[]): Promise<unknown[]> {
+    if (!this.isCluster) return [await (this.client as NodeRedisClientLike).sendCommand(args)];
+    const cluster = this.client as NodeRedisClusterLike;
+    return Promise.all(
+      cluster.masters.map(async (master) => (await cluster.nodeClient(master)).sendCommand(args)),
+    );
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,11 @@ export interface RedisDriver {
   readonly isCluster: boolean;
   /** Sends one command; `key` is the key that routes it on a Cluster. */
   send(args: string[], key: string): Promise<unknown>;
+  /**
+   * Sends a command about the server itself (INFO) to every master, one
+   * reply each: the one server on standalone, each master of a Cluster.
+   */
+  sendToMasters(args: string[]): Promise<unknown[]>;
   /** Closes the connection (only called for clients the store created). */
   close(): Promise<void>;
 }

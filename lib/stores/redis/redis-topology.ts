@@ -12,7 +12,7 @@ import {
   type RotateOutcome,
 } from '../session-store.interface.js';
 import { runScript, type RedisDriver } from './redis-driver.js';
-import { REVOKE } from './redis.scripts.js';
+import { INDEX_BATCH, REVOKE } from './redis.scripts.js';
 import { DATA_FIELD_PREFIX, decodeRecord } from './session-hash.js';
 
 /**
@@ -55,6 +55,8 @@ export interface RedisTopologyOperations {
   ): Promise<number>;
   /** redeemRefreshToken: one REDEEM script on the family's key (see redis.scripts.ts). */
   redeem(key: string, request: RedeemRequest): Promise<RedeemOutcome>;
+  /** claimExpired, in batches (see {@link claimInBatches}), each bounded on its own. */
+  claimExpired(before: number, limit: number, bounded: Bounded): Promise<UserSessionEntry[]>;
 }
 
 /** What both topologies are built from. */
@@ -103,7 +105,59 @@ export async function peekSession(driver: RedisDriver, k: string): Promise<Sessi
   return decodeRecord(fields);
 }
 
-/** UPDATE's ARGV from its sixth on: lastSeenAt, n, n field/value values, fields to delete. */
+/** The expiry index: one sorted set, member = session key, score = when its TTL ends (ms). */
+export function expiryIndexKey(prefix: string): string {
+  return `${prefix}expiry`;
+}
+
+/**
+ * The expiry index score of a write that sets `ttlMs` now: the module's
+ * clock plus the TTL (Redis drops the key that long after the write, whatever
+ * its own clock says).
+ */
+export function expiresAt(ttlMs: number): string {
+  return String(Date.now() + toTtl(ttlMs));
+}
+
+/** {@link expiresAt} of a whole record written; '' (out of the index) for a tombstone or a forward. */
+export function recordExpiresAt(record: SessionRecord, ttlMs: number): string {
+  return isLiveRecord(record) ? expiresAt(ttlMs) : '';
+}
+
+/** Batches past those `limit` needs that one claimExpired call may read (dead members take room). */
+const EXTRA_CLAIM_BATCHES = 4;
+
+/**
+ * claimExpired's loop: `claim(count)` claims one batch of at most `count`
+ * (≤ INDEX_BATCH) members, bounded on its own, and answers the live, due
+ * records among them and whether the batch was full (more may be due). Dead
+ * members found take a batch's room, so the number of batches is capped: one
+ * call stays short, the next carries on. A batch failing after others
+ * claimed records answers those (claimed, they would otherwise never be
+ * reported); the failure shows on the next call.
+ */
+export async function claimInBatches(
+  limit: number,
+  bounded: Bounded,
+  claim: (count: number) => Promise<{ entries: UserSessionEntry[]; full: boolean }>,
+): Promise<UserSessionEntry[]> {
+  const claimed: UserSessionEntry[] = [];
+  let batches = Math.ceil(limit / INDEX_BATCH) + EXTRA_CLAIM_BATCHES;
+  for (let full = true; full && claimed.length < limit && batches-- > 0;) {
+    let batch: { entries: UserSessionEntry[]; full: boolean };
+    try {
+      batch = await bounded(() => claim(Math.min(INDEX_BATCH, limit - claimed.length)));
+    } catch (error) {
+      if (claimed.length > 0) break;
+      throw error;
+    }
+    claimed.push(...batch.entries);
+    full = batch.full;
+  }
+  return claimed;
+}
+
+/** UPDATE's ARGV from its seventh on: lastSeenAt, n, n field/value values, fields to delete. */
 export function patchArgs(patch: SessionPatch): string[] {
   const pairs: string[] = [];
   for (const [name, value] of Object.entries(patch.set ?? {}))
@@ -147,10 +201,26 @@ export function redeemArgs(request: RedeemRequest): string[] {
     String(request.absoluteMs),
     String(request.graceMs),
     String(toTtl(request.revokedTtlMs)),
-    // A rotation's TTL is at most the idle lifetime: an index kept for that
-    // (plus its grace) outlives the family.
-    String(keepFor(Math.min(request.idleMs, request.absoluteMs))),
+    // A rotation's TTL is at most the idle lifetime (plus the retention): an
+    // index kept for that (plus its grace) outlives the family.
+    String(keepFor(Math.min(request.idleMs, request.absoluteMs) + retainOf(request))),
+    String(retainOf(request)),
   ];
+}
+
+function retainOf(request: RedeemRequest): number {
+  return Math.max(0, Math.ceil(request.retainMs ?? 0));
+}
+
+/**
+ * The TTL REDEEM gives a family it rotated (its remaining lifetime from
+ * `now`, plus `retainMs`), as the script computes it, so that a Cluster
+ * caller indexes the end the script set.
+ */
+export function rotatedTtl(createdAt: number, request: RedeemRequest): number {
+  const { now, idleMs, absoluteMs } = request;
+  const remaining = Math.min(createdAt + absoluteMs, now + idleMs) - now;
+  return Math.max(1, Math.ceil(remaining)) + retainOf(request);
 }
 
 /** A REDEEM reply, and what it leaves to a Cluster caller (see REDEEM). */

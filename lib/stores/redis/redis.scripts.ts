@@ -20,10 +20,20 @@ export interface LuaScript {
  * is reuse, from a forged one; kept until the family ends).
  *
  * Scripts get an "inline" flag. Inline (standalone Redis) a script also does
- * the index work on `<prefix>user:<userId>` itself, so each operation is one
- * atomic round trip; such keys are derived inside the script, which standalone
- * Redis allows. On Cluster (inline off) a script touches only its KEYS[1], and
- * the store runs the index steps as separate calls, in a safe order.
+ * the index work on `<prefix>user:<userId>` and `<prefix>expiry` itself, so
+ * each operation is one atomic round trip; such keys are derived inside the
+ * script, which standalone Redis allows. On Cluster (inline off) a script
+ * touches only its KEYS[1], and the store runs the index steps as separate
+ * calls, in a safe order.
+ *
+ * The expiry index `<prefix>expiry` is one sorted set: member = session key,
+ * score = epoch ms at which the record's TTL ends, in the module's clock (the
+ * caller sends it: a TTL is relative, so "now + ttl" on the app is the moment
+ * Redis drops the key, whatever the server's clock says). Every write that
+ * sets a live record's TTL adds it; every write that ends a record (delete,
+ * tombstone, a rotation's forward) removes it. It serves claimExpired (the
+ * `expired` events of sessions no request comes back for) and the active
+ * session gauge (ZCOUNT), so neither needs a SCAN.
  *
  * Lua helpers, in definition order (a helper only uses those above it). A
  * script carries just the helpers it calls, so its source (what a NOSCRIPT
@@ -128,6 +138,35 @@ local function index_rem(prefix, user, member)
   end
 end
 `,
+  expiry_add: `
+-- pcall: a foreign value under the expiry index must not fail the session's
+-- own write (PUT replaces it, see expiry_trim).
+local function expiry_add(prefix, member, at)
+  redis.pcall('ZADD', prefix .. 'expiry', at, member)
+end
+`,
+  expiry_rem: `
+local function expiry_rem(prefix, member)
+  redis.pcall('ZREM', prefix .. 'expiry', member)
+end
+`,
+  expiry_trim: `
+-- Drops a few entries whose TTL ended over EXPIRY_STALE_MS ago. Their records
+-- are gone (a claim would only drop them), but while no app instance calls
+-- claimExpired nothing else removes them: run once per new session (the only
+-- thing that grows the index), it keeps the index bounded by the sessions of
+-- the last EXPIRY_STALE_MS. While claims run it finds nothing. A foreign value
+-- under the key is replaced, as index_add does, so the index heals.
+local function expiry_trim(idx)
+  local t = redis.call('TYPE', idx).ok
+  if t ~= 'zset' then
+    if t ~= 'none' then redis.call('DEL', idx) end
+    return
+  end
+  local stale = redis.call('ZRANGEBYSCORE', idx, '-inf', now_ms() - EXPIRY_STALE_MS, 'LIMIT', 0, EXPIRY_TRIM)
+  if #stale > 0 then redis.call('ZREM', idx, unpack(stale)) end
+end
+`,
   tombstone: `
 -- Replaces a session by a tombstone. ttl nil: keep the session's own expiry.
 local function tombstone(k, revoked_at, ttl)
@@ -183,6 +222,7 @@ local function enforce_max(prefix, idx, user, current, max)
   for j = 1, math.min(excess, #live) do
     tombstone(prefix .. live[j], revoked_at, nil)
     redis.call('ZREM', idx, live[j])
+    expiry_rem(prefix, live[j])
   end
 end
 `,
@@ -239,11 +279,16 @@ export const INDEX_BATCH = 200;
 const ENFORCE_SCAN = 1_000;
 /** Entries read beyond the excess when enforcing the cap (see enforce_max). */
 export const ENFORCE_SLACK = 16;
+/** Expiry index entries this long past their TTL's end are stale (see expiry_trim). */
+const EXPIRY_STALE_MS = 3_600_000;
+/** Stale expiry index entries dropped per new session (more than the one it adds). */
+const EXPIRY_TRIM = 4;
 
 function script(name: string, body: string): LuaScript {
   const constants =
     `local INDEX_BATCH = ${INDEX_BATCH}\nlocal ENFORCE_SCAN = ${ENFORCE_SCAN}\n` +
-    `local ENFORCE_SLACK = ${ENFORCE_SLACK}\n`;
+    `local ENFORCE_SLACK = ${ENFORCE_SLACK}\nlocal EXPIRY_STALE_MS = ${EXPIRY_STALE_MS}\n` +
+    `local EXPIRY_TRIM = ${EXPIRY_TRIM}\n`;
   const source = `${constants}${helpersFor(body)}\n${body}`;
   return { name, source, sha: createHash('sha1').update(source).digest('hex') };
 }
@@ -254,23 +299,30 @@ function putBody(capped: boolean): string {
 local inline = ARGV[1] == '1'
 local prefix, member, old_member = ARGV[2], ARGV[3], ARGV[4]
 local ttl, keep, user = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
-local horizon = tonumber(ARGV[9])
+local horizon, at = tonumber(ARGV[9]), ARGV[10]
 local old_user = false
 if KEYS[2] then
   old_user = stored_user(KEYS[2])
   redis.call('DEL', KEYS[2])
-  if inline then index_rem(prefix, old_user, old_member) end
+  if inline then
+    index_rem(prefix, old_user, old_member)
+    expiry_rem(prefix, old_member)
+  end
 end
 local idx = prefix .. 'user:' .. user
 if inline and user ~= '' then horizon = index_add(idx, member, keep, false) end
 local prev = stored_user(KEYS[1])
 redis.call('DEL', KEYS[1])
 if user ~= '' and horizon then
-  hset_range(KEYS[1], 10, #ARGV, 'i', horizon)
+  hset_range(KEYS[1], 11, #ARGV, 'i', horizon)
 else
-  hset_range(KEYS[1], 10, #ARGV)
+  hset_range(KEYS[1], 11, #ARGV)
 end
 redis.call('PEXPIRE', KEYS[1], ttl)
+if inline then
+  expiry_trim(prefix .. 'expiry')
+  if at ~= '' then expiry_add(prefix, member, at) else expiry_rem(prefix, member) end
+end
 if inline and prev and prev ~= user then index_rem(prefix, prev, member) end
 ${capped ? "if inline and user ~= '' then enforce_max(prefix, idx, user, member, tonumber(ARGV[8])) end" : ''}
 return { prev or '', old_user or '' }
@@ -281,8 +333,9 @@ return { prev or '', old_user or '' }
  * Writes a whole session (set, and a log-in's unconditional rotate).
  * KEYS: session, [old session]. ARGV: inline, prefix, member, old member, ttl,
  * keep (index TTL), user ('' = not indexed), max (0 = no limit), horizon ('' =
- * compute), field/value pairs... Answers { previous user of the key, user of
- * the old key }, for the caller's index cleanup on Cluster.
+ * compute), expires at (the expiry index score; '' = not a live record, out
+ * of the index), field/value pairs... Answers { previous user of the key,
+ * user of the old key }, for the caller's index cleanup on Cluster.
  */
 export const PUT = script('put', putBody(false));
 
@@ -294,8 +347,9 @@ export const PUT_CAPPED = script('put_capped', putBody(true));
 
 /**
  * Applies a patch to a live session and refreshes its TTL; never creates one.
- * KEYS: session. ARGV: inline, prefix, member, ttl, keep, lastSeenAt ('' =
- * unchanged), n, n values of field/value pairs, fields to delete...
+ * KEYS: session. ARGV: inline, prefix, member, ttl, keep, expires at (the
+ * expiry index score), lastSeenAt ('' = unchanged), n, n values of
+ * field/value pairs, fields to delete...
  * Answers 0 (no live session), 1 (done), { 2, user } on Cluster when the
  * user's index must be extended first (the TTL was capped at the horizon),
  * or { 3, member } on a forward (nothing written; the patch goes there).
@@ -307,21 +361,22 @@ local k = KEYS[1]
 -- The hot path of every write and touch, so it is kept lean: one HMGET (a
 -- foreign type makes pcall answer an error, read as "no session") with the
 -- same checks as live_user, one HSET for lastSeenAt and the changed fields
--- together, one PEXPIRE. A forward is never written (it must die on time):
--- the caller is told where it leads.
+-- together, one PEXPIRE, and inline one ZADD of the expiry index (no type
+-- check: pcall, as in expiry_add). A forward is never written (it must die
+-- on time): the caller is told where it leads.
 local f = redis.pcall('HMGET', k, 'h', 'c', 'l', 'x', 'u', 'i', 'a', 'r', 'm', 'tc', 'tn', 'tp', 'tr', 'ts')
 if type(f) ~= 'table' or not f[1] or f[1] == '' or f[4] then return 0 end
 if f[9] then return { 3, f[9] } end
 if not tonumber(f[2]) or not tonumber(f[3]) or (f[7] and not tonumber(f[7])) then return 0 end
 if f[8] and not valid_roles(f[8]) then return 0 end
 if not valid_refresh(f[10], f[11], f[12], f[13], f[14]) then return 0 end
-local n = tonumber(ARGV[7])
-if ARGV[6] ~= '' then
-  hset_range(k, 8, 7 + n, 'l', ARGV[6])
+local n = tonumber(ARGV[8])
+if ARGV[7] ~= '' then
+  hset_range(k, 9, 8 + n, 'l', ARGV[7])
 else
-  hset_range(k, 8, 7 + n)
+  hset_range(k, 9, 8 + n)
 end
-local i = 8 + n
+local i = 9 + n
 while i <= #ARGV do
   local j = math.min(i + 199, #ARGV)
   redis.call('HDEL', k, unpack(ARGV, i, j))
@@ -342,6 +397,7 @@ if user and user ~= '' then
   end
 end
 redis.call('PEXPIRE', k, ttl)
+if ARGV[1] == '1' then redis.pcall('ZADD', ARGV[2] .. 'expiry', ARGV[6], ARGV[3]) end
 return 1
 `,
 );
@@ -370,7 +426,10 @@ if is_type(KEYS[1], 'hash') then
   user, moved = f[1], f[2]
 end
 redis.call('DEL', KEYS[1])
-if ARGV[1] == '1' then index_rem(ARGV[2], user, ARGV[3]) end
+if ARGV[1] == '1' then
+  index_rem(ARGV[2], user, ARGV[3])
+  expiry_rem(ARGV[2], ARGV[3])
+end
 return { user or '', moved or '' }
 `,
 );
@@ -379,8 +438,9 @@ return { user or '', moved or '' }
  * Standalone rotation, one atomic step: move_old on the old key, then the
  * new session is written and indexed. KEYS: new session, old session. ARGV:
  * inline, prefix, member, old member, ttl, keep, user ('' = not indexed),
- * expected handle, forward ms, readable until ('' = never), field/value
- * pairs... Answers { 1, '' } rotated, { 2, member } moved, { 0, '' } gone.
+ * expected handle, forward ms, readable until ('' = never), expires at (as
+ * PUT's), field/value pairs... Answers { 1, '' } rotated, { 2, member }
+ * moved, { 0, '' } gone.
  */
 export const ROTATE = script(
   'rotate',
@@ -389,13 +449,16 @@ local status, info = move_old(KEYS[2], ARGV[8], tonumber(ARGV[9]), ARGV[10], ARG
 if status ~= 1 then return { status, info } end
 local prefix, member, user = ARGV[2], ARGV[3], ARGV[7]
 index_rem(prefix, info, ARGV[4])
+-- a forward is no session to report expired
+expiry_rem(prefix, ARGV[4])
 redis.call('DEL', KEYS[1])
 if user ~= '' then
-  hset_range(KEYS[1], 11, #ARGV, 'i', index_add(prefix .. 'user:' .. user, member, tonumber(ARGV[6]), false))
+  hset_range(KEYS[1], 12, #ARGV, 'i', index_add(prefix .. 'user:' .. user, member, tonumber(ARGV[6]), false))
 else
-  hset_range(KEYS[1], 11, #ARGV)
+  hset_range(KEYS[1], 12, #ARGV)
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
+if ARGV[11] ~= '' then expiry_add(prefix, member, ARGV[11]) else expiry_rem(prefix, member) end
 return { 1, '' }
 `,
 );
@@ -429,7 +492,10 @@ end
 local user = live_user(KEYS[1])
 if not user or (ARGV[6] ~= '' and user ~= ARGV[6]) then return { 0, '' } end
 tombstone(KEYS[1], ARGV[4], tonumber(ARGV[5]))
-if ARGV[1] == '1' then index_rem(ARGV[2], user, ARGV[3]) end
+if ARGV[1] == '1' then
+  index_rem(ARGV[2], user, ARGV[3])
+  expiry_rem(ARGV[2], ARGV[3])
+end
 return { 1, user }
 `,
 );
@@ -481,6 +547,7 @@ for _, m in ipairs(members) do
     local k = ARGV[1] .. m
     if live_user(k) == ARGV[2] then
       tombstone(k, ARGV[3], tonumber(ARGV[4]))
+      expiry_rem(ARGV[1], m)
       n = n + 1
     end
     redis.call('ZREM', KEYS[1], m)
@@ -529,7 +596,9 @@ return n
  * both rotate, on standalone and Cluster alike. The checks are
  * MemoryStore.redeemRefreshToken's, in its order. ARGV: inline, prefix,
  * member, presented, successor, sealed successor ('' = none), now, idle ms,
- * absolute ms, grace ms, tombstone ttl, keep (index TTL).
+ * absolute ms, grace ms, tombstone ttl, keep (index TTL), retain ms (added
+ * to a rotation's TTL). Inline, a rotation sets the family's expiry index
+ * score to now + its TTL (`now`: the module's clock, as the index wants).
  * Answers { 0 } unknown, { 1, fields } rotated, { 2, fields, sealed
  * successor } replayed, { 3, fields before, user } reused (the family is a
  * tombstone; on Cluster the caller unindexes it), { 4 } revoked, { 5 }
@@ -557,7 +626,7 @@ local user = f[5]
 if presented == f[10] then
   redis.call('HSET', k, 'tc', successor, 'tn', tonumber(f[11]) + 1, 'tp', presented, 'tr', ARGV[7], 'l', ARGV[7], 't:' .. successor, '1')
   if sealed ~= '' then redis.call('HSET', k, 'ts', sealed) else redis.call('HDEL', k, 'ts') end
-  local ttl = math.max(1, math.ceil(math.min(created + absolute, now + idle) - now))
+  local ttl = math.max(1, math.ceil(math.min(created + absolute, now + idle) - now)) + tonumber(ARGV[13])
   -- As UPDATE: the family's TTL never passes its index's horizon.
   if user and user ~= '' then
     local horizon = tonumber(f[6]) or 0
@@ -572,6 +641,7 @@ if presented == f[10] then
     end
   end
   redis.call('PEXPIRE', k, ttl)
+  if inline then expiry_add(prefix, member, now + ttl) end
   return { 1, family_fields(k) }
 end
 local grace = tonumber(ARGV[10])
@@ -581,8 +651,83 @@ end
 -- Issued by this family and rotated away: the token was copied. End the family.
 local before = family_fields(k)
 tombstone(k, ARGV[7], tonumber(ARGV[11]))
-if inline then index_rem(prefix, user, member) end
+if inline then
+  index_rem(prefix, user, member)
+  expiry_rem(prefix, member)
+end
 return { 3, before, user or '' }
+`,
+);
+
+/**
+ * Standalone: claims one batch of the expiry index (claimExpired): up to
+ * ARGV[4] members scored at or before ARGV[2], each removed (claimed once,
+ * whichever app instance runs this first) and answered with its record when
+ * it is live and due. The record is re-checked, not trusted to the score: a
+ * dead one (gone, a tombstone, a forward) is only dropped; a live one whose
+ * TTL now ends after `before` (a write the index did not see: a Cluster index
+ * step lost, an older writer) goes back in at its real end (ARGV[3], now in
+ * the module's clock, + PTTL), so it is never reported while it lives. A
+ * family is read without its issued-token marks (family_fields).
+ * KEYS: expiry index. ARGV: prefix, before, now, count (at most INDEX_BATCH).
+ * Answers { members read, member, fields, ... }: fewer read than count means
+ * nothing more is due.
+ */
+export const CLAIM = script(
+  'claim',
+  `
+if not is_type(KEYS[1], 'zset') then return { 0 } end
+local before, now = tonumber(ARGV[2]), tonumber(ARGV[3])
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
+local out = { #members }
+for _, m in ipairs(members) do
+  redis.call('ZREM', KEYS[1], m)
+  local k = ARGV[1] .. m
+  if live_user(k) then
+    local ends = now + redis.call('PTTL', k)
+    if ends > before then
+      redis.call('ZADD', KEYS[1], ends, m)
+    else
+      out[#out + 1] = m
+      if redis.call('HEXISTS', k, 'tc') == 1 then
+        out[#out + 1] = family_fields(k)
+      else
+        out[#out + 1] = redis.call('HGETALL', k)
+      end
+    end
+  end
+end
+return out
+`,
+);
+
+/**
+ * Cluster: the claiming half of claimExpired, on the index alone (the
+ * records live on other slots; the caller reads and re-checks them as CLAIM
+ * does). KEYS: expiry index. ARGV: before, count. Answers the members it
+ * removed, each claimed by this call only.
+ */
+export const CLAIM_INDEX = script(
+  'claim_index',
+  `
+if not is_type(KEYS[1], 'zset') then return {} end
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #members > 0 then redis.call('ZREM', KEYS[1], unpack(members)) end
+return members
+`,
+);
+
+/**
+ * Cluster: a new session's expiry index step (update's is a plain ZADD):
+ * adds it and trims stale entries, as PUT does inline. KEYS: expiry index.
+ * ARGV: member, expires at.
+ */
+export const EXPIRY_ADD = script(
+  'expiry_add',
+  `
+expiry_trim(KEYS[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
 `,
 );
 

@@ -13,10 +13,14 @@ import {
 import { runScript } from './redis-driver.js';
 import {
   asString,
+  claimInBatches,
+  expiresAt,
+  expiryIndexKey,
   forwardArgs,
   indexedUser,
   keepFor,
   patchArgs,
+  recordExpiresAt,
   redeemArgs,
   redeemReply,
   revokeFollowing,
@@ -28,6 +32,7 @@ import {
   type RedisTopologySettings,
 } from './redis-topology.js';
 import {
+  CLAIM,
   DESTROY,
   LIST,
   PUT,
@@ -72,6 +77,7 @@ export class StandaloneOperations implements RedisTopologyOperations {
       indexedUser(record),
       limited ? String(maxSessionsPerUser) : '0',
       '',
+      recordExpiresAt(record, ttlMs),
       ...encodeRecord(record),
     ]);
   }
@@ -81,6 +87,7 @@ export class StandaloneOperations implements RedisTopologyOperations {
     const { driver, prefix } = this.settings;
     const ttl = String(toTtl(ttlMs));
     const keep = String(keepFor(ttlMs));
+    const at = expiresAt(ttlMs);
     const fields = patchArgs(patch);
     let target = key;
     for (let hops = 0; hops <= MAX_FORWARD_HOPS; hops++) {
@@ -88,7 +95,7 @@ export class StandaloneOperations implements RedisTopologyOperations {
         driver,
         UPDATE,
         [prefix + target],
-        [INLINE, prefix, target, ttl, keep, ...fields],
+        [INLINE, prefix, target, ttl, keep, at, ...fields],
       );
       if (reply === 0) return false;
       if (reply === 1) return true;
@@ -124,6 +131,7 @@ export class StandaloneOperations implements RedisTopologyOperations {
         String(keepFor(ttlMs)),
         indexedUser(record),
         ...forwardArgs(options),
+        recordExpiresAt(record, ttlMs),
         ...encodeRecord(record),
       ],
     );
@@ -198,6 +206,34 @@ export class StandaloneOperations implements RedisTopologyOperations {
       more = reply[1] === 1;
     }
     return revoked;
+  }
+
+  /**
+   * One CLAIM script per batch: claims, re-checks and reads the records in
+   * one atomic step, so of two app instances claiming at once each member
+   * goes to one.
+   */
+  async claimExpired(before: number, limit: number, bounded: Bounded): Promise<UserSessionEntry[]> {
+    const { driver, prefix } = this.settings;
+    const idx = expiryIndexKey(prefix);
+    return claimInBatches(limit, bounded, async (count) => {
+      const reply = await runScript(
+        driver,
+        CLAIM,
+        [idx],
+        [prefix, String(before), String(Date.now()), String(count)],
+      );
+      if (!Array.isArray(reply) || typeof reply[0] !== 'number') {
+        throw new Error('unexpected reply to claimExpired');
+      }
+      const entries: UserSessionEntry[] = [];
+      for (let i = 1; i + 1 < reply.length; i += 2) {
+        const key = asString(reply[i]);
+        const record = decodeRecord(reply[i + 1]);
+        if (key !== null && record && isLiveRecord(record)) entries.push({ key, record });
+      }
+      return { entries, full: reply[0] === count };
+    });
   }
 
   /** One REDEEM script: the checks, the rotation or the revocation, and the index work. */
