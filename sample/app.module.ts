@@ -1,5 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { MemoryStore, RedisStore, SessionModule, type SessionStore } from '../lib/index.js';
+import {
+  MemoryStore,
+  RedisStore,
+  SessionModule,
+  type SessionStore,
+  type SessionTokenOptions,
+} from '../lib/index.js';
 import { AppController } from './app.controller.js';
 import { AppPageController } from './app-page.controller.js';
 import { AuthController } from './auth.controller.js';
@@ -7,6 +13,7 @@ import { PrefsController } from './prefs.controller.js';
 import type { SampleConfig } from './sample.config.js';
 import { createSecurityController } from './security.controller.js';
 import { SessionsController } from './sessions.controller.js';
+import { JwksController, TokensController } from './tokens.controller.js';
 import { UsersService } from './users.service.js';
 
 /** The store the config implies: Redis on REDIS_URL, else this process's memory. */
@@ -14,6 +21,26 @@ function sampleStore(config: SampleConfig): SessionStore {
   const { redisUrl, maxSessionsPerUser, memoryMaxSessions } = config;
   if (redisUrl) return new RedisStore({ url: redisUrl, maxSessionsPerUser });
   return new MemoryStore({ maxSessions: memoryMaxSessions, maxSessionsPerUser });
+}
+
+/** SessionModule's `tokens` group from the TOKEN_* settings. */
+function sampleTokens(config: SampleConfig): SessionTokenOptions {
+  const { keys, ...tokens } = config.tokens;
+  return {
+    ...(keys.alg === 'HS256'
+      ? { secret: keys.secrets }
+      : { keys: { alg: keys.alg, kid: keys.kid, privateKey: keys.privateKey } }),
+    issuer: tokens.issuer,
+    audience: tokens.audience,
+    accessTtl: tokens.accessTtlMs,
+    refreshTtl: tokens.refreshTtlMs,
+    refreshIdle: tokens.refreshIdleMs,
+    revocation: tokens.revocation,
+    clockTolerance: tokens.clockSkewMs,
+    reuseGrace: tokens.reuseGraceMs,
+    // Path=/tokens (the library's default): sent to /tokens/refresh and /tokens/logout only.
+    refreshCookie: { secure: config.production },
+  };
 }
 
 @Module({})
@@ -39,6 +66,7 @@ export class AppModule {
           rotation: config.rotateEveryMs
             ? { every: config.rotateEveryMs, grace: config.rotationGraceMs }
             : undefined,
+          tokens: sampleTokens(config),
         }),
       ],
       controllers: [
@@ -48,6 +76,8 @@ export class AppModule {
         SessionsController,
         AppPageController,
         createSecurityController(config.freshWithinMs),
+        TokensController,
+        JwksController,
       ],
       providers: [UsersService],
     };

@@ -1,7 +1,11 @@
 import { Controller, Delete, Get, NotFoundException, Param, UseGuards } from '@nestjs/common';
 import { Session, SessionGuard, SessionService } from '../lib/index.js';
 
-/** A user's own sessions: list them, revoke one, or log out everywhere. */
+/**
+ * A user's own sessions: list them, revoke one, or log out everywhere. Each
+ * entry has a `kind`: `cookie` (a cookie session) or `token` (a refresh-token
+ * family from /tokens/login, whose `handle` is the family).
+ */
 @Controller('sessions')
 @UseGuards(SessionGuard)
 export class SessionsController {
@@ -15,10 +19,11 @@ export class SessionsController {
       createdAt: e.createdAt.toISOString(),
       lastSeenAt: e.lastSeenAt.toISOString(),
       current: e.handle === session.handle,
+      kind: e.kind,
     }));
   }
 
-  /** Log out everywhere, this session included. */
+  /** Log out everywhere, this session included: cookie sessions and token families alike. */
   @Delete()
   async revokeAll(@Session() session: Session) {
     const others = await this.sessions.revokeAllForUser(session.userId!, {

@@ -62,7 +62,9 @@ export class RefreshFamilies {
       refresh: { current: refreshTokenDigest(refreshToken), generation: 1 },
       data: {},
     };
-    const ttlMs = Math.min(tokens.refreshTtlMs, tokens.refreshIdleMs);
+    // Kept past its end, as cookie sessions are, so an expired family is told token_expired.
+    const ttlMs =
+      Math.min(tokens.refreshTtlMs, tokens.refreshIdleMs) + this.settings.endedRetentionMs;
     await outage.run(() => store.set(familyStoreKey(family), record, ttlMs), 'set', 'token');
     events.emit({ type: 'token_issued', kind: 'token', handle: family, userId });
     return { record, refreshToken };
@@ -99,6 +101,7 @@ export class RefreshFamilies {
           absoluteMs: tokens.refreshTtlMs,
           graceMs: tokens.reuseGraceMs,
           revokedTtlMs: this.settings.endedRetentionMs,
+          retainMs: this.settings.endedRetentionMs,
         }),
       'redeemRefreshToken',
       'token',

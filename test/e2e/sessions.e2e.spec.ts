@@ -15,6 +15,7 @@ interface Listed {
   createdAt: string;
   lastSeenAt: string;
   current: boolean;
+  kind: 'cookie' | 'token';
 }
 
 /** Rule 8: per-user listing with opaque handles, revoking one's own sessions, logging out everywhere. */
@@ -52,7 +53,14 @@ describe.each(PLATFORMS)('GET/DELETE /sessions (%s)', (platform) => {
     const fromPhone = await list(phone);
     expect(fromPhone).toHaveLength(2);
     for (const entry of fromPhone) {
-      expect(Object.keys(entry).sort()).toEqual(['createdAt', 'current', 'handle', 'lastSeenAt']);
+      expect(Object.keys(entry).sort()).toEqual([
+        'createdAt',
+        'current',
+        'handle',
+        'kind',
+        'lastSeenAt',
+      ]);
+      expect(entry.kind).toBe('cookie');
       expect(typeof entry.handle).toBe('string');
       expect(entry.handle.length).toBeGreaterThanOrEqual(16);
       expect(Date.parse(entry.createdAt)).toBeGreaterThanOrEqual(before - 1000);

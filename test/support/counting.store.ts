@@ -5,6 +5,8 @@ import type {
   UserSessionEntry,
 } from '../../lib/stores/session-record.js';
 import type {
+  RedeemOutcome,
+  RedeemRequest,
   RotateOptions,
   RotateOutcome,
   SessionStore,
@@ -20,6 +22,8 @@ export const STORE_METHODS = [
   'revoke',
   'listForUser',
   'incrementCounter',
+  'redeemRefreshToken',
+  'peek',
 ] as const;
 export type StoreMethod = (typeof STORE_METHODS)[number];
 /**
@@ -32,6 +36,7 @@ export const WRITE_METHODS: readonly StoreMethod[] = [
   'rotate',
   'destroy',
   'revoke',
+  'redeemRefreshToken',
 ];
 
 export interface CountingStoreOptions extends MemoryStoreOptions {
@@ -142,6 +147,22 @@ export class CountingStore implements SessionStore {
     this.calls.incrementCounter++;
     if (!this.inner.incrementCounter) throw new Error('the inner store has no incrementCounter');
     return this.inner.incrementCounter(key, windowMs);
+  }
+
+  /** Token sessions (the sample always configures them): a refresh-token rotation. */
+  async redeemRefreshToken(key: string, request: RedeemRequest): Promise<RedeemOutcome> {
+    this.calls.redeemRefreshToken++;
+    await this.pause(this.writeDelayMs);
+    if (!this.inner.redeemRefreshToken)
+      throw new Error('the inner store has no redeemRefreshToken');
+    return this.inner.redeemRefreshToken(key, request);
+  }
+
+  /** The strict bearer check's one read of a token family. */
+  async peek(key: string): Promise<SessionRecord | null> {
+    this.calls.peek++;
+    await this.pause(this.readDelayMs);
+    return this.inner.peek ? this.inner.peek(key) : this.inner.get(key);
   }
 
   async close(): Promise<void> {

@@ -42,6 +42,9 @@ function readMode(raw: string | undefined): E2EStoreMode {
 /** The secret the harness gives the sample (SESSION_SECRET), so tests can sign cookies themselves. */
 export const TEST_SECRET = 'e2e-test-secret-0123456789-abcdefghijklmnop';
 
+/** The access-token secret the harness gives the sample (TOKEN_SECRET), so it does not warn of a random one. */
+export const TEST_TOKEN_SECRET = 'e2e-token-secret-0123456789-abcdefghijklmnop';
+
 /** A Nest app listening on 127.0.0.1 for the duration of a describe block. */
 export interface RunningApp {
   app: INestApplication;
@@ -159,7 +162,7 @@ export async function newCappedTestStore(
 /**
  * Starts the sample app in-process on a platform: configured exactly as
  * `npm run start:sample` would be from `env` (plus PLATFORM and a known
- * SESSION_SECRET), listening on an ephemeral port.
+ * SESSION_SECRET and TOKEN_SECRET), listening on an ephemeral port.
  */
 export async function startSampleApp<TStore extends SessionStore = CountingStore>(
   platform: Platform,
@@ -168,6 +171,7 @@ export async function startSampleApp<TStore extends SessionStore = CountingStore
   const config = readSampleConfig({
     PLATFORM: platform,
     SESSION_SECRET: TEST_SECRET,
+    TOKEN_SECRET: TEST_TOKEN_SECRET,
     ...options.env,
   });
   const ownStore = options.store === undefined;
