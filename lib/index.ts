@@ -1,11 +1,12 @@
 /** Module and options. */
 export { SessionModule } from './session.module.js';
 export type { SessionModuleOptions, SessionCookieOptions } from './session.options.js';
-/** The `rotation`, `bruteForce` and `csrf` groups of SessionModuleOptions. */
+/** The `rotation`, `bruteForce`, `csrf` and `logging` groups of SessionModuleOptions. */
 export type {
   SessionRotationOptions,
   SessionBruteForceOptions,
   SessionCsrfOptions,
+  SessionLoggingOptions,
 } from './session.options.js';
 /** `forRootAsync()` options (`useFactory`, `useClass`, `useExisting`, `imports`, `inject`). */
 export type { SessionModuleAsyncOptions } from './session.module-definition.js';
@@ -96,7 +97,8 @@ export type {
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.store.js';
 /** Redis (ioredis, standalone or Cluster; node-redis clients too). ioredis is loaded only when used. */
 export { RedisStore, RedisStoreError, type RedisStoreOptions } from './stores/redis.store.js';
-/** Lifecycle events. */
+/** Lifecycle events, and the one-line format the default event log writes them in. */
 export type { SessionEvent, SessionEventType } from './events/session-event.js';
+export { formatEvent, type SessionEventLogLevel } from './events/session-event-logger.js';
 /** Durations: milliseconds or strings such as '30m'. */
 export type { Duration } from './utils/duration.js';

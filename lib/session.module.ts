@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { RotateSessionInterceptor } from './decorators/rotate-session.decorator.js';
+import { SessionEventLogger } from './events/session-event-logger.js';
 import { SessionEvents } from './events/session-events.js';
 import { AccessTokenGuard } from './guards/access-token.guard.js';
 import { SessionStoreHealthIndicator } from './health/session-store.health-indicator.js';
@@ -93,6 +94,7 @@ export class SessionModule
   }
 
   private metrics?: SessionMetrics;
+  private eventLogger?: SessionEventLogger;
 
   /** Runs while the app initializes, before routes exist: the moment to hook into the platform. */
   configure(_consumer: MiddlewareConsumer): void {
@@ -107,6 +109,12 @@ export class SessionModule
         metrics.storeOperation(operation, seconds);
       this.metrics = metrics;
     }
+    if (this.options.logging) {
+      this.eventLogger = new SessionEventLogger(this.options.logging);
+      this.eventLogger.observe(this.events.events$);
+    }
+    // After metrics and the log subscribed: a first sweep's `expired` events are counted.
+    this.engine.sweeper?.start();
     if (
       this.options.store instanceof MemoryStore &&
       process.env.NODE_ENV === 'production' &&
@@ -121,7 +129,9 @@ export class SessionModule
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.engine.sweeper?.stop();
     this.metrics?.close();
+    this.eventLogger?.close();
     this.events.complete();
     await this.options.store.close?.();
   }

@@ -45,6 +45,8 @@ describe('resolveSessionOptions: defaults', () => {
       bruteForce: { maxFailures: 100, windowMs: 300_000, trustProxy: 0 },
       maxSessionBytes: 64 * 1024,
       cookie: { name: 'sid', secure: false, sameSite: 'lax', path: '/', httpOnly: true },
+      logging: { level: 'debug', problemLevel: 'warn' },
+      expirySweepMs: 5_000,
     });
     expect(resolved.cookie.domain).toBeUndefined();
     expect(resolved.store).toBeInstanceOf(MemoryStore);
@@ -118,6 +120,28 @@ describe('resolveSessionOptions: defaults', () => {
       undefined,
     );
     void store.close();
+  });
+
+  it('expirySweep: a duration, false to turn it off, and off for a store without claimExpired', () => {
+    expect(resolveSessionOptions({ secret: SECRET, expirySweep: '250ms' }).expirySweepMs).toBe(250);
+    expect(
+      resolveSessionOptions({ secret: SECRET, expirySweep: false }).expirySweepMs,
+    ).toBeUndefined();
+    const store = new MemoryStore();
+    const withoutClaims = Object.assign(Object.create(store) as MemoryStore, {
+      claimExpired: undefined,
+    });
+    expect(
+      resolveSessionOptions({ secret: SECRET, store: withoutClaims }).expirySweepMs,
+    ).toBeUndefined();
+  });
+
+  it('logging: levels given, defaults for the rest, false turns the event log off', () => {
+    expect(resolveSessionOptions({ secret: SECRET, logging: { level: 'log' } }).logging).toEqual({
+      level: 'log',
+      problemLevel: 'warn',
+    });
+    expect(resolveSessionOptions({ secret: SECRET, logging: false }).logging).toBeUndefined();
   });
 
   it('an option given as undefined or null takes its default, as if it were left out', () => {
@@ -279,6 +303,23 @@ describe('resolveSessionOptions: validation', () => {
       'an unknown storeOutage',
       { secret: SECRET, storeOutage: 'open' },
       /storeOutage must be 'fail-closed' or 'anonymous'/,
+    ],
+    ['expirySweep 0', { secret: SECRET, expirySweep: 0 }, /expirySweep must be a positive/],
+    ['expirySweep true', { secret: SECRET, expirySweep: true }, /expirySweep must be a positive/],
+    [
+      'logging not an object',
+      { secret: SECRET, logging: 'loud' },
+      /logging must be false or an object/,
+    ],
+    [
+      'logging.level unknown',
+      { secret: SECRET, logging: { level: 'info' } },
+      /logging.level must be one of log, warn, debug, verbose/,
+    ],
+    [
+      'logging.problemLevel error',
+      { secret: SECRET, logging: { problemLevel: 'error' } },
+      /logging.problemLevel must be one of/,
     ],
     ...[0, -1, 1.5, '2000', Number.NaN, Number.POSITIVE_INFINITY, true].map(
       (maxSessionBytes) =>

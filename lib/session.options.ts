@@ -2,6 +2,7 @@ import { validateSync, type ValidationError } from 'class-validator';
 import { crossFieldProblems } from './options/cross-field-rules.js';
 import type { SessionCookieOptions } from './options/cookie-options.js';
 import { SessionOptionsSchema, type SessionModuleOptions } from './options/session-options.js';
+import type { SessionEventLogLevels } from './events/session-event-logger.js';
 import type { SessionMetricsSettings } from './metrics/session-metrics.js';
 import { resolveTokenOptions, type ResolvedTokenOptions } from './options/token-options.js';
 import { SessionOptionsError } from './session.errors.js';
@@ -15,6 +16,7 @@ export type { SessionCookieOptions } from './options/cookie-options.js';
 export type { SessionCsrfOptions } from './options/csrf-options.js';
 export type { SessionRotationOptions } from './options/rotation-options.js';
 export type { SessionModuleOptions } from './options/session-options.js';
+export type { SessionLoggingOptions } from './options/logging-options.js';
 export type {
   SessionTokenOptions,
   SessionTokenKeySet,
@@ -44,6 +46,10 @@ export interface ResolvedSessionOptions {
   tokens?: ResolvedTokenOptions;
   /** Prometheus metrics; absent when off. */
   metrics?: SessionMetricsSettings;
+  /** The default event log's levels; absent when `logging: false`. */
+  logging?: SessionEventLogLevels;
+  /** How often to claim ended sessions for `expired` events; absent when off or the store cannot. */
+  expirySweepMs?: number;
 }
 
 const ENDED_RETENTION_MS = 60_000;
@@ -80,9 +86,12 @@ function ms(duration: Duration | undefined): number {
 /** What the rest of the module reads, from options that passed validation. */
 function resolved(options: SessionOptionsSchema): ResolvedSessionOptions {
   const { secret, cookie, csrf, rotation, bruteForce } = options;
+  const store = options.store ?? new MemoryStore();
   return {
     secrets: Array.isArray(secret) ? [...secret] : [secret],
-    store: options.store ?? new MemoryStore(),
+    store,
+    expirySweepMs:
+      options.expirySweep === false || !store.claimExpired ? undefined : ms(options.expirySweep),
     idleTimeoutMs: ms(options.idleTimeout),
     absoluteTimeoutMs: ms(options.absoluteTimeout),
     touchAfterMs: ms(options.touchAfter),
@@ -99,6 +108,7 @@ function resolved(options: SessionOptionsSchema): ResolvedSessionOptions {
       : undefined,
     rotation: rotation && { everyMs: ms(rotation.every), graceMs: ms(rotation.grace) },
     maxSessionBytes: options.maxSessionBytes,
+    logging: options.logging === false ? undefined : { ...options.logging },
     tokens: options.tokens && resolveTokenOptions(options.tokens, cookie.secure),
     metrics:
       options.metrics === false

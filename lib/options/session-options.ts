@@ -12,6 +12,7 @@ import {
   IsSecret,
   IsSessionStore,
 } from './option-validators.js';
+import { LoggingOptionsSchema, type SessionLoggingOptions } from './logging-options.js';
 import { RotationOptionsSchema, type SessionRotationOptions } from './rotation-options.js';
 import { TokenOptionsSchema, type SessionTokenOptions } from './token-options.js';
 import { optionGroup, withDefaults } from './with-defaults.js';
@@ -108,6 +109,25 @@ export interface SessionModuleOptions {
    * for yours. Default: off.
    */
   metrics?: boolean | SessionMetricsOptions;
+  /**
+   * How often each app instance asks the store for sessions (and token
+   * families) whose time ran out, to emit one `expired` event for each even
+   * when no request ever comes back for it (the store hands each one to one
+   * instance only). Needs a store with `claimExpired` (MemoryStore and
+   * RedisStore have it); with such a store, requests that meet an ended
+   * session no longer emit `expired` themselves, so each is counted once.
+   * `false`: off (requests then emit `expired` as they meet ended sessions).
+   * Default `'5s'`.
+   */
+  expirySweep?: Duration | false;
+  /**
+   * The default event subscriber: one line per lifecycle event through
+   * Nest's `Logger` (context `SessionEvents`), with the public fields only
+   * (type, kind, reason, handle, userId, operation, ip, userAgent; never an
+   * ID, token or secret). Default `{ level: 'debug', problemLevel: 'warn' }`;
+   * `false` turns it off.
+   */
+  logging?: false | SessionLoggingOptions;
 }
 
 /** `metrics` of {@link SessionModuleOptions}. */
@@ -181,6 +201,12 @@ export class SessionOptionsSchema {
 
   @IsMetricsOption()
   metrics: boolean | SessionMetricsOptions = false;
+  @ValidateIf((options: SessionOptionsSchema) => options.logging !== false)
+  @ValidateNested({ message: "logging must be false or an object such as { level: 'log' }" })
+  logging: LoggingOptionsSchema | false = new LoggingOptionsSchema();
+  @ValidateIf((options: SessionOptionsSchema) => options.expirySweep !== false)
+  @IsDuration()
+  expirySweep: Duration | false = '5s';
 
   /**
    * `given` merged over the defaults, group by group, derived defaults
@@ -199,6 +225,10 @@ export class SessionOptionsSchema {
       given.tokens === undefined || given.tokens === null
         ? undefined
         : optionGroup(given.tokens, () => new TokenOptionsSchema());
+    options.logging =
+      given.logging === false
+        ? false
+        : optionGroup(given.logging, () => new LoggingOptionsSchema());
     options.bruteForce =
       given.bruteForce === false
         ? false

@@ -42,6 +42,8 @@ export interface SessionLoaderDeps {
   bindToUserAgent: boolean;
   limiter: FailureLimiter | undefined;
   endedRetentionMs: number;
+  /** The module's ExpirySweeper reports ended sessions: a request that meets one must not report it again. */
+  expirySwept: boolean;
 }
 
 /** One request's load in progress: its inputs and what it learned on the way. */
@@ -140,17 +142,18 @@ export class SessionLoader {
     }
     const ended = this.deps.timing.timedOut(record, lookup.now);
     if (ended) {
-      this.deps.events.emit(
-        {
-          type: 'expired',
-          kind: 'cookie',
-          handle: record.handle,
-          userId: record.userId,
-          reason: ended === 'idle_timeout' ? 'idle' : 'absolute',
-          createdAt: record.createdAt,
-        },
-        lookup.request,
-      );
+      if (!this.deps.expirySwept)
+        this.deps.events.emit(
+          {
+            type: 'expired',
+            kind: 'cookie',
+            handle: record.handle,
+            userId: record.userId,
+            reason: ended === 'idle_timeout' ? 'idle' : 'absolute',
+            createdAt: record.createdAt,
+          },
+          lookup.request,
+        );
       // The record stays until its store TTL (a short retention past the end),
       // so every request of the ended session is told why, not just the first.
       return ended;

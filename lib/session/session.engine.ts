@@ -1,7 +1,9 @@
 import { SessionCookieCodec } from '../cookie/cookie.codec.js';
 import { CookieSigner } from '../cookie/cookie.signer.js';
 import { CsrfTokens } from '../csrf/csrf-tokens.js';
+import { ExpirySweeper } from '../events/expiry-sweeper.js';
 import type { SessionEvents } from '../events/session-events.js';
+import { StoreTracing } from '../metrics/store-tracing.js';
 import type { ResolvedSessionOptions } from '../session.options.js';
 import type { SessionStore } from '../stores/session-store.interface.js';
 import { StoreOutageMonitor } from '../stores/store-outage.js';
@@ -27,6 +29,8 @@ export class SessionEngine {
   readonly timing: SessionTiming;
   readonly loader: SessionLoader;
   readonly committer: SessionCommitter;
+  /** Reports sessions that ended with no request coming back; absent when `expirySweep` is off. */
+  readonly sweeper?: ExpirySweeper;
 
   constructor(
     readonly options: ResolvedSessionOptions,
@@ -36,7 +40,7 @@ export class SessionEngine {
     this.signer = new CookieSigner(options.secrets);
     this.codec = new SessionCookieCodec(options.cookie);
     this.store = options.store;
-    this.outage = new StoreOutageMonitor(events);
+    this.outage = new StoreOutageMonitor(events, StoreTracing.load(this.store));
     this.csrf = new CsrfTokens(options.secrets);
     this.timing = new SessionTiming(options);
     const settings: SessionSettings = {
@@ -53,6 +57,7 @@ export class SessionEngine {
       settings,
       bindToUserAgent: options.bindToUserAgent,
       endedRetentionMs: options.endedRetentionMs,
+      expirySwept: options.expirySweepMs !== undefined,
       limiter:
         bruteForce &&
         new FailureLimiter(
@@ -64,5 +69,20 @@ export class SessionEngine {
         ),
     });
     this.committer = new SessionCommitter({ ...shared, codec: this.codec, signer: this.signer });
+    const { store } = this;
+    if (options.expirySweepMs !== undefined && store.claimExpired) {
+      this.sweeper = new ExpirySweeper({
+        store: store as SessionStore & Required<Pick<SessionStore, 'claimExpired'>>,
+        outage: this.outage,
+        events,
+        intervalMs: options.expirySweepMs,
+        endedRetentionMs: options.endedRetentionMs,
+        cookie: { idleMs: options.idleTimeoutMs, absoluteMs: options.absoluteTimeoutMs },
+        tokens: options.tokens && {
+          idleMs: options.tokens.refreshIdleMs,
+          absoluteMs: options.tokens.refreshTtlMs,
+        },
+      });
+    }
   }
 }

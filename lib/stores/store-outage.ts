@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { EventOrigin } from '../events/event-origin.js';
 import type { SessionEvent } from '../events/session-event.js';
 import type { SessionEvents } from '../events/session-events.js';
+import type { StoreTracing } from '../metrics/store-tracing.js';
 
 /** A store call failed: the session cannot be known, so the request fails closed (503). */
 export class SessionStoreUnavailableError extends Error {
@@ -22,7 +23,11 @@ export class StoreOutageMonitor {
   /** Told how long each store call took (metrics); unset, timing costs nothing. */
   onCall?: (operation: string, seconds: number) => void;
 
-  constructor(private readonly events: SessionEvents) {}
+  constructor(
+    private readonly events: SessionEvents,
+    /** Spans of store calls, when `@opentelemetry/api` is installed. */
+    private readonly tracing?: StoreTracing,
+  ) {}
 
   get isDown(): boolean {
     return this.down;
@@ -41,9 +46,11 @@ export class StoreOutageMonitor {
   ): Promise<T> {
     let result: T;
     const started = this.onCall ? performance.now() : 0;
+    const span = this.tracing?.start(operation ?? 'unknown', kind);
     try {
       result = await call();
     } catch (error) {
+      if (span) this.tracing!.end(span, error);
       this.onCall?.(operation ?? 'unknown', (performance.now() - started) / 1000);
       if (!this.down) {
         this.down = true;
@@ -54,6 +61,7 @@ export class StoreOutageMonitor {
       }
       throw new SessionStoreUnavailableError(error);
     }
+    if (span) this.tracing!.end(span);
     this.onCall?.(operation ?? 'unknown', (performance.now() - started) / 1000);
     if (this.down) {
       this.down = false;

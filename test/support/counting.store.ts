@@ -10,6 +10,7 @@ import type {
   RotateOptions,
   RotateOutcome,
   SessionStore,
+  SessionStoreStats,
 } from '../../lib/stores/session-store.interface.js';
 
 /** The SessionStore methods a CountingStore counts. */
@@ -163,6 +164,21 @@ export class CountingStore implements SessionStore {
     this.calls.peek++;
     await this.pause(this.readDelayMs);
     return this.inner.peek ? this.inner.peek(key) : this.inner.get(key);
+  }
+
+  /**
+   * The expiry sweeper's claims and the metrics' stats: passed through, not
+   * counted (they run on a timer, so counting them would make any exact
+   * count of a request's calls depend on when the timer fired).
+   */
+  async claimExpired(before: number, limit: number): Promise<UserSessionEntry[]> {
+    if (!this.inner.claimExpired) throw new Error('the inner store has no claimExpired');
+    return this.inner.claimExpired(before, limit);
+  }
+
+  async stats(): Promise<SessionStoreStats> {
+    if (!this.inner.stats) throw new Error('the inner store has no stats');
+    return this.inner.stats();
   }
 
   async close(): Promise<void> {
