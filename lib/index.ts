@@ -18,6 +18,10 @@ export { SessionOptionsError } from './session.errors.js';
 export { SessionService, type SessionListEntry } from './session.service.js';
 /** `@Session()` decorator and the `Session` type. */
 export { Session } from './decorators/session.decorator.js';
+/** Your own decorators, guards and interceptors: the request's session from any ExecutionContext. */
+export { getSession } from './decorators/get-session.js';
+/** Opens a route to anonymous requests under an app-wide SessionGuard. */
+export { AllowAnonymous } from './decorators/allow-anonymous.decorator.js';
 /** The session API and what `logIn()` takes. */
 export type { SessionApi, SessionLogIn, SessionEndReason } from './session/session.interface.js';
 /** Guard and route metadata. */

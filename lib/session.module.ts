@@ -30,6 +30,20 @@ import { TokenService } from './tokens/token.service.js';
 let warnedMemoryStoreInProduction = false;
 
 /**
+ * The options with the store the SessionStore provider gave (the configured
+ * one, unless a test overrode the provider); the expiry sweep follows what
+ * that store can do.
+ */
+function withStore(options: ResolvedSessionOptions, store: SessionStore): ResolvedSessionOptions {
+  if (store === options.store) return options;
+  return {
+    ...options,
+    store,
+    expirySweepMs: store.claimExpired ? options.expirySweepMs : undefined,
+  };
+}
+
+/**
  * Server-side sessions for the whole app: `SessionModule.forRoot(options)` or
  * `SessionModule.forRootAsync({ imports, inject, useFactory })` (or `useClass` /
  * `useExisting` with a `SessionOptionsFactory`). Options are
@@ -44,15 +58,17 @@ let warnedMemoryStoreInProduction = false;
     },
     { provide: SessionEvents, useFactory: () => new SessionEvents() },
     {
-      provide: SessionEngine,
-      inject: [RESOLVED_SESSION_OPTIONS, SessionEvents],
-      useFactory: (options: ResolvedSessionOptions, events: SessionEvents) =>
-        new SessionEngine(options, events),
-    },
-    {
       provide: SessionStore,
       inject: [RESOLVED_SESSION_OPTIONS],
       useFactory: (options: ResolvedSessionOptions) => options.store,
+    },
+    {
+      // The engine uses the SessionStore provider, not `options.store`, so
+      // `Test.createTestingModule(...).overrideProvider(SessionStore)` reaches it.
+      provide: SessionEngine,
+      inject: [RESOLVED_SESSION_OPTIONS, SessionEvents, SessionStore],
+      useFactory: (options: ResolvedSessionOptions, events: SessionEvents, store: SessionStore) =>
+        new SessionEngine(withStore(options, store), events),
     },
     SessionContexts,
     SessionService,
@@ -103,7 +119,7 @@ export class SessionModule
 
   onModuleInit(): void {
     if (this.options.metrics) {
-      const metrics = new SessionMetrics(this.options.metrics, this.options.store);
+      const metrics = new SessionMetrics(this.options.metrics, this.engine.store);
       metrics.observe(this.events.events$);
       this.engine.outage.onCall = (operation, seconds) =>
         metrics.storeOperation(operation, seconds);
@@ -116,7 +132,7 @@ export class SessionModule
     // After metrics and the log subscribed: a first sweep's `expired` events are counted.
     this.engine.sweeper?.start();
     if (
-      this.options.store instanceof MemoryStore &&
+      this.engine.store instanceof MemoryStore &&
       process.env.NODE_ENV === 'production' &&
       !warnedMemoryStoreInProduction
     ) {
@@ -133,6 +149,8 @@ export class SessionModule
     this.metrics?.close();
     this.eventLogger?.close();
     this.events.complete();
-    await this.options.store.close?.();
+    await this.engine.store.close?.();
+    // A store the SessionStore provider was overridden over is still the module's to close.
+    if (this.options.store !== this.engine.store) await this.options.store.close?.();
   }
 }

@@ -6,4 +6,6 @@
 export interface SessionRequirement {
   roles?: readonly string[];
   freshWithinMs?: number;
+  /** `@AllowAnonymous()`: the guard lets the request through without looking at its session. */
+  anonymous?: true;
 }

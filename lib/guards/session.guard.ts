@@ -11,7 +11,9 @@ import { SessionForbiddenException, SessionUnauthorizedException } from '../sess
  * Lets a request through only with a live, authenticated session; otherwise
  * 401 with a `reason` (`no_session`, `idle_timeout`, `absolute_timeout`,
  * `revoked`). Reads `@RequireSession()` for roles (403) and freshness (401
- * `reauth_required`). Each check is a protected method to override.
+ * `reauth_required`), and lets `@AllowAnonymous()` routes through untouched
+ * (for a guard registered app-wide). Each check is a protected method to
+ * override.
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
@@ -24,6 +26,7 @@ export class SessionGuard implements CanActivate {
   ) {}
 
   canActivate(executionContext: ExecutionContext): boolean | Promise<boolean> {
+    if (this.requirementOf(executionContext)?.anonymous) return true;
     const context = this.contexts.fromExecutionContext(executionContext);
     const session = context.sessionOrPromise();
     // Synchronous when the session is at hand (no cookie, or loaded already): no extra promise.
