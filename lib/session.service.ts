@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { SessionEvent } from './events/session-event.js';
+import { LOGIN_CLIENT_KEY } from './session/internal-keys.js';
+import { storedLoginClient } from './session/login-client.js';
 import { SessionEvents } from './events/session-events.js';
 import { SessionEngine } from './session/session.engine.js';
 import { asHttpOutage } from './session.exceptions.js';
@@ -21,6 +23,10 @@ export interface SessionListEntry {
   roles: readonly string[];
   /** `'cookie'`: a cookie session; `'token'`: a refresh-token family (token sessions). */
   kind: 'cookie' | 'token';
+  /** The log-in's User-Agent (cut to 256 characters); cookie sessions logged in over HTTP only. */
+  userAgent?: string;
+  /** The log-in's client address (honouring `bruteForce.trustProxy`); as `userAgent`. */
+  ip?: string;
 }
 
 /**
@@ -59,6 +65,7 @@ export class SessionService {
         expiresAt: new Date(this.endsAt(record)),
         roles: record.roles ?? [],
         kind: record.refresh ? ('token' as const) : ('cookie' as const),
+        ...storedLoginClient(record.data[LOGIN_CLIENT_KEY]),
       }))
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }

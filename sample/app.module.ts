@@ -1,4 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { Registry } from 'prom-client';
 import {
   MemoryStore,
   RedisStore,
@@ -6,9 +8,12 @@ import {
   type SessionStore,
   type SessionTokenOptions,
 } from '../lib/index.js';
+import { AdminSessionsController } from './admin-sessions.controller.js';
 import { AppController } from './app.controller.js';
 import { AppPageController } from './app-page.controller.js';
 import { AuthController } from './auth.controller.js';
+import { HealthController } from './health.controller.js';
+import { MetricsController } from './metrics.controller.js';
 import { PrefsController } from './prefs.controller.js';
 import type { SampleConfig } from './sample.config.js';
 import { createSecurityController } from './security.controller.js';
@@ -47,9 +52,12 @@ function sampleTokens(config: SampleConfig): SessionTokenOptions {
 export class AppModule {
   /** The sample app for a config; `store` overrides the store the config implies (tests). */
   static register(config: SampleConfig, store?: SessionStore): DynamicModule {
+    // One per app, not prom-client's global one: an app made twice in one process (tests) never collides.
+    const registry = new Registry();
     return {
       module: AppModule,
       imports: [
+        TerminusModule.forRoot(),
         SessionModule.forRoot({
           secret: config.secrets,
           // The module closes whichever store it is given on app shutdown, this one included.
@@ -67,6 +75,8 @@ export class AppModule {
             ? { every: config.rotateEveryMs, grace: config.rotationGraceMs }
             : undefined,
           tokens: sampleTokens(config),
+          metrics: { registry },
+          expirySweep: config.expirySweepMs,
         }),
       ],
       controllers: [
@@ -78,8 +88,11 @@ export class AppModule {
         createSecurityController(config.freshWithinMs),
         TokensController,
         JwksController,
+        MetricsController,
+        HealthController,
+        AdminSessionsController,
       ],
-      providers: [UsersService],
+      providers: [UsersService, { provide: Registry, useValue: registry }],
     };
   }
 }

@@ -51,6 +51,8 @@ export interface SampleConfig {
   rotationGraceMs?: number;
   /** Proxies in front of the app that append to X-Forwarded-For. */
   trustProxy: number;
+  /** SHUTDOWN_TIMEOUT_MS: how long a SIGTERM/SIGINT drain may take before the process exits with 1. */
+  shutdownTimeoutMs: number;
   /** SESSION_STORE_OUTAGE: what a request does when the store is down (SessionModule `storeOutage`). */
   storeOutage: 'fail-closed' | 'anonymous';
   /** SESSION_MAX_BYTES: SessionModule `maxSessionBytes` (unset: the library's default, 64 KiB). */
@@ -59,6 +61,12 @@ export interface SampleConfig {
   maxSessionsPerUser?: number;
   /** SESSION_MEMORY_MAX_SESSIONS: MemoryStore `maxSessions` (unset: the store's default, 100000). */
   memoryMaxSessions?: number;
+  /**
+   * SESSION_EXPIRY_SWEEP_MS: how often the store is asked for sessions whose
+   * time ran out, so each gets its `expired` event (and metric) even when no
+   * request comes back (SessionModule `expirySweep`); `false` (0): off.
+   */
+  expirySweepMs: number | false;
   production: boolean;
   tokens: SampleTokenConfig;
 }
@@ -233,11 +241,13 @@ export function readSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
       ? positiveInt(env, 'SESSION_ROTATION_GRACE_MS', 0)
       : undefined,
     trustProxy: env.TRUST_PROXY ? positiveInt(env, 'TRUST_PROXY', 0) : 0,
+    shutdownTimeoutMs: positiveInt(env, 'SHUTDOWN_TIMEOUT_MS', 10_000),
     bindUserAgent: env.SESSION_BIND_USER_AGENT === '1',
     storeOutage: storeOutage(env.SESSION_STORE_OUTAGE),
     maxSessionBytes: optionalPositiveInt(env, 'SESSION_MAX_BYTES'),
     maxSessionsPerUser: optionalPositiveInt(env, 'SESSION_MAX_PER_USER'),
     memoryMaxSessions: optionalPositiveInt(env, 'SESSION_MEMORY_MAX_SESSIONS'),
+    expirySweepMs: nonNegativeInt(env, 'SESSION_EXPIRY_SWEEP_MS', 5_000) || false,
     csrfAllowedOrigins: (env.CSRF_ALLOWED_ORIGINS ?? '')
       .split(',')
       .map((s) => s.trim())

@@ -3,7 +3,13 @@ import type { EventOrigin } from '../events/event-origin.js';
 import type { SessionRecord } from '../stores/session-record.js';
 import { ChangeTracker, isForbiddenKey, serialize } from './change-tracker.js';
 import type { CommitFacts, RotationKind } from './commit-plan.js';
-import { BOUND_AGENT_KEY, isInternalKey, ROTATED_AT_KEY } from './internal-keys.js';
+import {
+  BOUND_AGENT_KEY,
+  isInternalKey,
+  LOGIN_CLIENT_KEY,
+  ROTATED_AT_KEY,
+} from './internal-keys.js';
+import { loginClient } from './login-client.js';
 import type { SessionTiming } from './session-timing.js';
 import type { SessionApi, SessionEndReason, SessionLogIn } from './session.interface.js';
 
@@ -240,6 +246,8 @@ export class RequestSession implements SessionApi, CommitFacts, CsrfSecretHolder
     // Starts clean: only the app's allow-listed keys survive; module keys (the
     // CSRF secret among them) are renewed, so pre-login tokens die here.
     this.data.reset(keep.filter((key) => !isInternalKey(key)));
+    const origin = this.hooks.origin;
+    if (origin) this.data.set(LOGIN_CLIENT_KEY, loginClient(origin));
     this.meta.userId = String(userId);
     this.meta.roles = [...roles];
     this.meta.authenticatedAt = Date.now();

@@ -50,7 +50,11 @@ describe.each(PLATFORMS)('delta saves under concurrent requests (%s)', (platform
       b: { deep: ['B'] },
     });
     const record = await h.store.inner.get(sessionStoreKey(idOf(cookie)));
-    expect(record!.data).toEqual({ 'pref:a': '"A"', 'pref:b': '{"deep":["B"]}' });
+    expect(record!.data).toEqual({
+      'pref:a': '"A"',
+      'pref:b': '{"deep":["B"]}',
+      $client: expect.any(String), // the log-in's client, kept by the module
+    });
   });
 
   it('20 concurrent writes of different prefs all survive, and earlier keys are untouched', async () => {
