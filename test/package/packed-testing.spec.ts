@@ -1,41 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const root = join(import.meta.dirname, '..', '..');
-const exec = promisify(execFile);
-
-interface Ran {
-  code: number;
-  output: string;
-}
-
-/** Runs a command to its end; a non-zero exit is an answer here, not an error. */
-async function run(command: string, args: string[], cwd: string): Promise<Ran> {
-  try {
-    const { stdout, stderr } = await exec(command, args, {
-      cwd,
-      timeout: 60_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, output: stdout + stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    if (typeof failed.code !== 'number') throw error;
-    return { code: failed.code, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}` };
-  }
-}
-
-async function succeed(command: string, args: string[], cwd: string): Promise<string> {
-  const ran = await run(command, args, cwd);
-  if (ran.code !== 0) {
-    throw new Error(`${command} ${args.join(' ')} exited ${ran.code}:\n${ran.output}`);
-  }
-  return ran.output;
-}
+import {
+  packPackage,
+  ROOT as root,
+  run,
+  succeed,
+  type PackedPackage,
+} from '../support/packed-package.js';
 
 /** node:test's TAP summary: `# pass 33`, `# fail 0`. */
 function summary(output: string, field: 'tests' | 'pass' | 'fail'): number {
@@ -122,30 +94,15 @@ void createSessionCookie(app, { roles: [] });
  * repo's, so nothing is downloaded.
  */
 describe('the packed package: nest-session-manager/testing', () => {
-  let work: string;
+  let packed: PackedPackage;
   let project: string;
   let tarball: string;
+  let work: string;
 
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'nsm-packed-'));
-    const pkg = join(work, 'pkg');
-    await mkdir(pkg);
-    await succeed('npm', ['run', 'build', '--', '--outDir', join(pkg, 'dist')], root);
-    for (const file of ['package.json', 'README.md']) {
-      await copyFile(join(root, file), join(pkg, file));
-    }
-    await succeed('npm', ['pack', '--pack-destination', work, '--silent'], pkg);
-    tarball = join(
-      work,
-      (await readdir(work)).find((name) => name.endsWith('.tgz'))!,
-    );
-
-    project = join(work, 'project');
-    const installed = join(project, 'node_modules', 'nest-session-manager');
-    await mkdir(installed, { recursive: true });
-    await succeed('tar', ['-xzf', tarball, '-C', installed, '--strip-components=1'], work);
-    // Peer and own dependencies: found by Node (and tsc) one level up.
-    await symlink(join(root, 'node_modules'), join(work, 'node_modules'), 'dir');
+    packed = await packPackage();
+    ({ tarball, work } = packed);
+    project = await packed.project('project');
     await writeFile(
       join(project, 'package.json'),
       JSON.stringify({
@@ -176,7 +133,7 @@ describe('the packed package: nest-session-manager/testing', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (work) await rm(work, { recursive: true, force: true });
+    await packed?.remove();
   });
 
   it('ships dist/testing (JavaScript and declarations) behind a second exports entry', async () => {
