@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import {
+  Body,
   Controller,
   Get,
   HttpCode,
@@ -11,11 +12,22 @@ import {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { Session, SessionGuard, SessionModule, type SessionStore } from '../lib/index.js';
+import { randomBytes } from 'node:crypto';
+import {
+  AccessToken,
+  AccessTokenGuard,
+  Session,
+  SessionGuard,
+  SessionModule,
+  TokenService,
+  type AccessTokenPrincipal,
+  type SessionStore,
+  type TokenPair,
+} from '../lib/index.js';
 
 /**
- * The four benchmark routes, twice: with sessions, and with the same work
- * minus the session module (the floor). Bodies match so that the only
+ * The benchmark routes, twice: with sessions (or tokens), and with the same
+ * work minus the session module (the floor). Bodies match so that the only
  * difference measured is the session layer.
  */
 @Controller()
@@ -49,6 +61,73 @@ class SessionRoutes {
   }
 }
 
+/**
+ * Token sessions: log-in (a new refresh-token family), refresh (redeem one
+ * refresh token for the next pair) and a read behind AccessTokenGuard that
+ * answers the principal.
+ */
+@Controller()
+class TokenRoutes {
+  constructor(private readonly tokens: TokenService) {}
+
+  @Post('tokens/login')
+  @HttpCode(200)
+  logIn(@Body() body: { userId?: string } | undefined): Promise<TokenPair> {
+    return this.tokens.logIn({ userId: body?.userId ?? 'alice', roles: ['user'] });
+  }
+
+  @Post('tokens/refresh')
+  @HttpCode(200)
+  refresh(@Body() body: { refreshToken?: unknown } | undefined): Promise<TokenPair> {
+    return this.tokens.refresh(body?.refreshToken);
+  }
+
+  @Get('bearer')
+  @UseGuards(AccessTokenGuard)
+  bearer(@AccessToken() principal: AccessTokenPrincipal) {
+    return principal;
+  }
+
+  /** Bench set-up, not measured: `count` distinct access tokens of one family (distinct jti). */
+  @Post('tokens/batch')
+  @HttpCode(200)
+  async batch(@Body() body: { count?: number } | undefined): Promise<string[]> {
+    const user = { userId: 'bearer-cold', roles: ['user'] };
+    const { family } = await this.tokens.logIn(user);
+    const tokens: string[] = [];
+    for (let i = 0; i < (body?.count ?? 1); i++) {
+      tokens.push((await this.tokens.issueAccessToken({ ...user, family })).token);
+    }
+    return tokens;
+  }
+}
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const FLOOR_FAMILY = randomBytes(16).toString('base64url');
+const FLOOR_EXP = Math.ceil(Date.now() / 1000) + 3600;
+/** An access token of the real one's shape and size (an HS256 at+jwt with the same claims), never verified. */
+const floorAccessToken = () =>
+  [
+    b64({ alg: 'HS256', typ: 'at+jwt' }),
+    b64({
+      sid: FLOOR_FAMILY,
+      roles: ['user'],
+      iss: 'https://bench.example',
+      aud: 'bench-api',
+      sub: 'bearer',
+      jti: randomBytes(16).toString('base64url'),
+      iat: FLOOR_EXP - 3600,
+      exp: FLOOR_EXP,
+    }),
+    randomBytes(32).toString('base64url'),
+  ].join('.');
+const FLOOR_PAIR: TokenPair = {
+  accessToken: floorAccessToken(),
+  refreshToken: `${FLOOR_FAMILY}.${randomBytes(32).toString('base64url')}`,
+  expiresIn: 3600,
+  family: FLOOR_FAMILY,
+};
+
 @Controller()
 class FloorRoutes {
   private counter = 0;
@@ -74,26 +153,83 @@ class FloorRoutes {
   login() {
     return { userId: 'alice' };
   }
+
+  @Post('tokens/login')
+  @HttpCode(200)
+  tokenLogIn(@Body() _body: unknown) {
+    return FLOOR_PAIR;
+  }
+
+  @Post('tokens/refresh')
+  @HttpCode(200)
+  refresh(@Body() _body: unknown) {
+    return FLOOR_PAIR;
+  }
+
+  @Post('tokens/batch')
+  @HttpCode(200)
+  batch(@Body() body: { count?: number } | undefined) {
+    return Array.from({ length: body?.count ?? 1 }, floorAccessToken);
+  }
+
+  @Get('bearer')
+  bearer() {
+    return {
+      userId: 'bearer',
+      roles: ['user'],
+      family: FLOOR_FAMILY,
+      expiresAt: new Date(FLOOR_EXP * 1000),
+    };
+  }
+}
+
+/** `tokens` of the token targets: HS256, revocation as the scenario asks, tokens outliving a run. */
+function tokenOptions(revocation: 'none' | 'strict') {
+  return {
+    secret: 'bench-token-secret-bench-token-secret',
+    issuer: 'https://bench.example',
+    audience: 'bench-api',
+    revocation,
+    // The bearer scenarios reuse one token made at startup, for a run that may take many minutes.
+    accessTtl: '1h',
+  };
 }
 
 @Module({})
 class BenchModule {
-  static register(store: SessionStore | undefined): DynamicModule {
+  static register(
+    store: SessionStore | undefined,
+    tokens: 'none' | 'strict' | undefined,
+  ): DynamicModule {
     if (!store) return { module: BenchModule, controllers: [FloorRoutes as Type] };
+    const secret = 'bench-secret-bench-secret-bench-secret';
+    if (tokens) {
+      return {
+        module: BenchModule,
+        imports: [SessionModule.forRoot({ secret, store, tokens: tokenOptions(tokens) })],
+        controllers: [TokenRoutes],
+      };
+    }
     return {
       module: BenchModule,
-      imports: [SessionModule.forRoot({ secret: 'bench-secret-bench-secret-bench-secret', store })],
+      imports: [SessionModule.forRoot({ secret, store })],
       controllers: [SessionRoutes],
     };
   }
 }
 
+/**
+ * The floor serves every route. With a store: the cookie routes, or with
+ * `tokens` (the revocation mode) the token routes instead, so the cookie
+ * scenarios run on exactly the configuration they always did.
+ */
 export async function startBenchApp(options: {
   platform: 'express' | 'fastify';
   store?: SessionStore;
+  tokens?: 'none' | 'strict';
   port: number;
 }) {
-  const module = BenchModule.register(options.store);
+  const module = BenchModule.register(options.store, options.tokens);
   const app =
     options.platform === 'fastify'
       ? await NestFactory.create(module, new FastifyAdapter(), { logger: false })
