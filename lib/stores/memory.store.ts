@@ -5,6 +5,7 @@ import {
   familyEndsAt,
   forwardRecord,
   isLiveRecord,
+  REFRESH_TOKEN_HISTORY,
   type SessionPatch,
   type SessionRecord,
   type UserSessionEntry,
@@ -44,7 +45,7 @@ export interface MemoryStoreOptions {
 interface Entry {
   record: SessionRecord;
   expiresAt: number;
-  /** On a refresh-token family: the digest of every token it issued (reuse detection). */
+  /** On a refresh-token family: the digests of its latest tokens (reuse detection; see REFRESH_TOKEN_HISTORY). */
   issued?: Set<string>;
   /**
    * Answered by claimExpired since `expiresAt` was last set (each write
@@ -215,6 +216,10 @@ export class MemoryStore implements SessionStore {
       };
       record.lastSeenAt = now;
       entry.issued.add(request.successor);
+      // A Set iterates in insertion order: the first is the oldest token remembered.
+      if (entry.issued.size > REFRESH_TOKEN_HISTORY) {
+        entry.issued.delete(entry.issued.values().next().value!);
+      }
       const remaining = familyEndsAt(record, request.absoluteMs, request.idleMs) - now;
       this.setExpiry(key, entry, remaining + Math.max(0, request.retainMs ?? 0));
       return { status: 'rotated', record: copyRecord(record) };

@@ -61,6 +61,18 @@ export interface RefreshFamilyState {
   sealedSuccessor?: string;
 }
 
+/**
+ * How many of a family's latest refresh tokens a store remembers (their
+ * digests), to tell a rotated token coming back (reuse: the family ends)
+ * from a forged one (unknown: nothing happens). Bounded, so a family
+ * refreshed every few minutes for weeks stays small and its redemption
+ * costs the same at generation 4,000 as at 4: a token more than this many
+ * rotations old is just unknown (refused as `token_invalid`, without ending
+ * the family). A copied token is caught as reuse as soon as either copy is
+ * redeemed after the other, which is long before 64 rotations.
+ */
+export const REFRESH_TOKEN_HISTORY = 64;
+
 /** A forward record: what `rotate` leaves under the old key. */
 export function forwardRecord(
   record: Pick<SessionRecord, 'handle' | 'createdAt' | 'lastSeenAt'>,

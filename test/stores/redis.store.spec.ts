@@ -3,7 +3,7 @@ import { Cluster, Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { createClient, createCluster } from 'redis';
 import { RedisStore } from '../../lib/stores/redis.store.js';
-import type { SessionRecord } from '../../lib/stores/session-record.js';
+import { REFRESH_TOKEN_HISTORY, type SessionRecord } from '../../lib/stores/session-record.js';
 import type { RedeemRequest } from '../../lib/stores/session-store.interface.js';
 import {
   startRedis,
@@ -588,6 +588,38 @@ describe.each([
       expect(await two.incrementCounter(k, 300)).toBe(1);
       await client.set(`${p}count:foreign`, 'not a number');
       expect(await one.incrementCounter('foreign', 300)).toBe(1);
+    } finally {
+      await client.quit();
+    }
+  });
+});
+
+describe.each([
+  ['standalone', async () => new Redis((await own.get()).url, ioredisOptions)],
+  ['Cluster', async () => clusterClient(await cluster.get())],
+] as const)('RedisStore refresh-token history (%s)', (_name, makeClient) => {
+  it(`a family's hash stays bounded (REFRESH_TOKEN_HISTORY = ${REFRESH_TOKEN_HISTORY}) over many rotations, and a read carries none of it`, async () => {
+    const client = await makeClient();
+    const p = prefix();
+    const store = new RedisStore({ client, prefix: p });
+    try {
+      const k = key();
+      let token = key();
+      await store.set(k, family(token), HOUR);
+      const lengths: number[] = [];
+      for (let i = 0; i < 3 * REFRESH_TOKEN_HISTORY; i++) {
+        const next = redemption(token);
+        const outcome = await store.redeemRefreshToken(k, next);
+        expect(outcome.status).toBe('rotated');
+        // the answer is the record alone: no history fields decoded into it
+        expect(Object.keys((outcome as { record: SessionRecord }).record.data)).toEqual([]);
+        token = next.successor;
+        if (i % REFRESH_TOKEN_HISTORY === REFRESH_TOKEN_HISTORY - 1)
+          lengths.push(await client.hlen(p + k));
+      }
+      // two fields per remembered token plus the record's own dozen: the same after each round
+      expect(lengths[0]).toBeLessThanOrEqual(2 * REFRESH_TOKEN_HISTORY + 16);
+      expect(new Set(lengths).size).toBe(1);
     } finally {
       await client.quit();
     }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { REFRESH_TOKEN_HISTORY } from '../session-record.js';
 
 /** A Lua script, called by SHA (EVALSHA) with a fallback to EVAL when the server lacks it. */
 export interface LuaScript {
@@ -181,15 +182,18 @@ local function tombstone(k, revoked_at, ttl)
 end
 `,
   family_fields: `
--- HGETALL of a family without its issued-token marks (t:<digest>, one more
--- per rotation): a redemption answers the record, not the whole history.
+-- A family's record fields, as HGETALL would answer them without the
+-- issued-token marks (t:<digest>, n:<generation>): one HMGET of a fixed
+-- list (a family has no data fields), so a redemption costs the same
+-- whatever the family's history.
+local FAMILY_FIELDS = { 'h', 'c', 'l', 'a', 'u', 'r', 'x', 'm', 'g', 'i', 'tc', 'tn', 'tp', 'tr', 'ts' }
 local function family_fields(k)
-  local all = redis.call('HGETALL', k)
+  local values = redis.call('HMGET', k, unpack(FAMILY_FIELDS))
   local out = {}
-  for i = 1, #all, 2 do
-    if all[i]:sub(1, 2) ~= 't:' then
-      out[#out + 1] = all[i]
-      out[#out + 1] = all[i + 1]
+  for i, name in ipairs(FAMILY_FIELDS) do
+    if values[i] then
+      out[#out + 1] = name
+      out[#out + 1] = values[i]
     end
   end
   return out
@@ -288,7 +292,7 @@ function script(name: string, body: string): LuaScript {
   const constants =
     `local INDEX_BATCH = ${INDEX_BATCH}\nlocal ENFORCE_SCAN = ${ENFORCE_SCAN}\n` +
     `local ENFORCE_SLACK = ${ENFORCE_SLACK}\nlocal EXPIRY_STALE_MS = ${EXPIRY_STALE_MS}\n` +
-    `local EXPIRY_TRIM = ${EXPIRY_TRIM}\n`;
+    `local EXPIRY_TRIM = ${EXPIRY_TRIM}\nlocal REFRESH_TOKEN_HISTORY = ${REFRESH_TOKEN_HISTORY}\n`;
   const source = `${constants}${helpersFor(body)}\n${body}`;
   return { name, source, sha: createHash('sha1').update(source).digest('hex') };
 }
@@ -624,7 +628,14 @@ local created = tonumber(f[2])
 if math.min(created + absolute, tonumber(f[3]) + idle) <= now then return { 5 } end
 local user = f[5]
 if presented == f[10] then
-  redis.call('HSET', k, 'tc', successor, 'tn', tonumber(f[11]) + 1, 'tp', presented, 'tr', ARGV[7], 'l', ARGV[7], 't:' .. successor, '1')
+  local generation = tonumber(f[11]) + 1
+  redis.call('HSET', k, 'tc', successor, 'tn', generation, 'tp', presented, 'tr', ARGV[7], 'l', ARGV[7], 't:' .. successor, generation, 'n:' .. generation, successor)
+  -- Forget the token REFRESH_TOKEN_HISTORY generations back: the history stays bounded.
+  local forgotten = generation - REFRESH_TOKEN_HISTORY
+  if forgotten >= 1 then
+    local digest = redis.call('HGET', k, 'n:' .. forgotten)
+    if digest then redis.call('HDEL', k, 't:' .. digest, 'n:' .. forgotten) end
+  end
   if sealed ~= '' then redis.call('HSET', k, 'ts', sealed) else redis.call('HDEL', k, 'ts') end
   local ttl = math.max(1, math.ceil(math.min(created + absolute, now + idle) - now)) + tonumber(ARGV[13])
   -- As UPDATE: the family's TTL never passes its index's horizon.

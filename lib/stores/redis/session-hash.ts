@@ -3,11 +3,14 @@ import type { RefreshFamilyState, SessionRecord } from '../session-record.js';
 /** Field that carries one top-level data key: `d:<name>`. */
 export const DATA_FIELD_PREFIX = 'd:';
 /**
- * Field that marks one refresh token a family issued: `t:<digest>` = '1'.
- * One field per token, so the redeem script tells a rotated token from a
- * forged one with a single HEXISTS; never read back into the record.
+ * Fields that remember one refresh token a family issued: `t:<digest>` =
+ * its generation, so the redeem script tells a rotated token from a forged
+ * one with a single HEXISTS, and `n:<generation>` = its digest, so the
+ * script can forget the token REFRESH_TOKEN_HISTORY generations back. Never
+ * read back into the record.
  */
 const ISSUED_FIELD_PREFIX = 't:';
+const GENERATION_FIELD_PREFIX = 'n:';
 
 /** Flattens a record into HSET field/value pairs (field names: see redis.scripts.ts). */
 export function encodeRecord(record: SessionRecord): string[] {
@@ -124,9 +127,21 @@ function encodeRefresh(refresh: RefreshFamilyState): string[] {
   if (refresh.previous !== undefined) pairs.push('tp', refresh.previous);
   if (refresh.rotatedAt !== undefined) pairs.push('tr', String(refresh.rotatedAt));
   if (refresh.sealedSuccessor !== undefined) pairs.push('ts', refresh.sealedSuccessor);
-  pairs.push(ISSUED_FIELD_PREFIX + refresh.current, '1');
-  if (refresh.previous !== undefined) pairs.push(ISSUED_FIELD_PREFIX + refresh.previous, '1');
+  pairs.push(...issuedFields(refresh.current, refresh.generation));
+  if (refresh.previous !== undefined) {
+    pairs.push(...issuedFields(refresh.previous, refresh.generation - 1));
+  }
   return pairs;
+}
+
+/** The two fields that remember one issued token (see ISSUED_FIELD_PREFIX). */
+function issuedFields(digest: string, generation: number): string[] {
+  return [
+    ISSUED_FIELD_PREFIX + digest,
+    String(generation),
+    GENERATION_FIELD_PREFIX + generation,
+    digest,
+  ];
 }
 
 /** The reply as a flat field/value list (RESP2 arrays as they are; RESP3 maps and objects flattened). */

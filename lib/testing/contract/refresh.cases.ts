@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
-import type { RefreshFamilyState, SessionRecord } from '../../stores/session-record.js';
+import {
+  REFRESH_TOKEN_HISTORY,
+  type RefreshFamilyState,
+  type SessionRecord,
+} from '../../stores/session-record.js';
 import type {
   RedeemOutcome,
   RedeemRequest,
@@ -160,6 +164,30 @@ export function refreshCases({ it, describe }: ContractCases): void {
       assertSame(await store.listForUser(r.userId!), []);
       assertSame(await redeem(k, request(second.successor)), { status: 'revoked' });
       assertSame(await redeem(k, request(token)), { status: 'revoked' });
+    });
+
+    it(`remembers the latest ${REFRESH_TOKEN_HISTORY} tokens: one older is unknown (the family goes on), one within is reuse`, async (store) => {
+      const redeem = redeemer(store);
+      if (!redeem) return; // optional method
+      const { k, token } = await family(store);
+      const issued = [token];
+      for (let i = 0; i < REFRESH_TOKEN_HISTORY + 10; i++) {
+        const next = request(issued.at(-1)!);
+        rotatedState(await redeem(k, next));
+        issued.push(next.successor);
+      }
+      const current = issued.at(-1)!;
+      // Past the history: forgotten, so it is no token of this family any more.
+      for (const old of [issued[0], issued[issued.length - 1 - REFRESH_TOKEN_HISTORY]]) {
+        assertSame(await redeem(k, request(old)), { status: 'unknown' });
+      }
+      const live = (await store.get(k))!;
+      assert.equal(live.revokedAt, undefined, 'an unknown token ends nothing');
+      assert.equal(live.refresh?.current, current);
+      assert.equal(live.refresh?.generation, REFRESH_TOKEN_HISTORY + 11);
+      // The oldest one remembered still is: it comes back, the family ends.
+      const remembered = issued[issued.length - REFRESH_TOKEN_HISTORY];
+      assert.equal((await redeem(k, request(remembered))).status, 'reused');
     });
 
     it('the previous token is reuse without a grace (graceMs 0)', async (store) => {
