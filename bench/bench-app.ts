@@ -191,7 +191,7 @@ function tokenOptions(revocation: 'none' | 'strict') {
     audience: 'bench-api',
     revocation,
     // The bearer scenarios reuse one token made at startup, for a run that may take many minutes.
-    accessTtl: '1h',
+    accessTtl: '1h' as const,
   };
 }
 

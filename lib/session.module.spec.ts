@@ -11,6 +11,7 @@ import { SessionOptionsError } from './session.errors.js';
 import type { SessionOptionsFactory } from './session.module-definition.js';
 import { SessionModule } from './session.module.js';
 import type { ResolvedSessionOptions, SessionModuleOptions } from './session.options.js';
+import type { Duration } from './utils/duration.js';
 import { MemoryStore } from './stores/memory.store.js';
 
 const SECRET = 'module-spec-secret-0123456789-abcdefgh';
@@ -19,7 +20,7 @@ const SECRET = 'module-spec-secret-0123456789-abcdefgh';
 const APP_CONFIG = Symbol('app-config');
 interface AppConfig {
   cookieName: string;
-  idleTimeout: string;
+  idleTimeout: Duration;
 }
 
 @Module({

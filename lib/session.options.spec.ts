@@ -167,6 +167,10 @@ describe('resolveSessionOptions: defaults', () => {
     expect(
       resolveSessionOptions({ ...nothing, rotation: { every: '1m', grace: undefined } }).rotation,
     ).toEqual({ everyMs: 60_000, graceMs: 10_000 });
+    // 0: no grace at all (the old ID dies at once, as after a privilege rotation)
+    expect(
+      resolveSessionOptions({ ...nothing, rotation: { every: '1m', grace: 0 } }).rotation,
+    ).toEqual({ everyMs: 60_000, graceMs: 0 });
     void store.close();
   });
 });
@@ -244,9 +248,9 @@ describe('resolveSessionOptions: validation', () => {
       /rotation.every must be a positive duration such as '15m'/,
     ],
     [
-      'a zero rotation grace',
-      { secret: SECRET, rotation: { every: '1m', grace: 0 } },
-      /rotation.grace must be a positive duration such as '10s'/,
+      'a negative rotation grace',
+      { secret: SECRET, rotation: { every: '1m', grace: -1 } },
+      /rotation.grace must be 0 or a positive duration such as '10s'/,
     ],
     [
       'rotation grace >= every',
@@ -427,10 +431,10 @@ describe('crossFieldProblems', () => {
   it('skips a rule whose inputs are invalid: their own validators name them', () => {
     expect(
       crossOf({
-        idleTimeout: 'soon',
+        idleTimeout: 'soon' as never,
         absoluteTimeout: 1,
         cookie: 'sid' as never,
-        rotation: { every: 'often', grace: '1h' },
+        rotation: { every: 'often' as never, grace: '1h' },
       }),
     ).toEqual([]);
   });

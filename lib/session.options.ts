@@ -106,7 +106,10 @@ function resolved(options: SessionOptionsSchema): ResolvedSessionOptions {
           trustProxy: bruteForce.trustProxy,
         }
       : undefined,
-    rotation: rotation && { everyMs: ms(rotation.every), graceMs: ms(rotation.grace) },
+    rotation: rotation && {
+      everyMs: ms(rotation.every),
+      graceMs: rotation.grace === 0 ? 0 : ms(rotation.grace),
+    },
     maxSessionBytes: options.maxSessionBytes,
     logging: options.logging === false ? undefined : { ...options.logging },
     tokens: options.tokens && resolveTokenOptions(options.tokens, cookie.secure),

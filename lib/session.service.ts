@@ -52,8 +52,12 @@ export class SessionService {
     return this.events.events$;
   }
 
-  /** The user's live sessions, cookie sessions and token families alike, oldest first. */
-  async listForUser(userId: string): Promise<SessionListEntry[]> {
+  /**
+   * The user's live sessions, cookie sessions and token families alike,
+   * oldest first. `userId` as `logIn()` took it: a number is the same user
+   * as its decimal string, here as there.
+   */
+  async listForUser(userId: string | number): Promise<SessionListEntry[]> {
     const entries = await this.liveEntries(userId);
     return entries
       .map(({ record }) => ({
@@ -74,7 +78,7 @@ export class SessionService {
    * Revokes one session, only if it is this user's. Its next request is
    * answered 401 `revoked`. Answers whether a session was revoked.
    */
-  async revoke(userId: string, handle: string): Promise<boolean> {
+  async revoke(userId: string | number, handle: string): Promise<boolean> {
     const entry = (await this.liveEntries(userId)).find((e) => e.record.handle === handle);
     if (!entry) return false;
     return this.revokeEntry(entry);
@@ -85,7 +89,7 @@ export class SessionService {
    * cookie sessions and token families (whose access tokens stop working
    * at once under revocation `'strict'`). Answers how many were revoked.
    */
-  async revokeAllForUser(userId: string, options: { except?: string } = {}): Promise<number> {
+  async revokeAllForUser(userId: string | number, options: { except?: string } = {}): Promise<number> {
     const entries = await this.liveEntries(userId);
     const kept = entries.find((e) => e.record.handle === options.except);
     const doomed = entries.filter((e) => e !== kept);
@@ -105,7 +109,7 @@ export class SessionService {
     return revoked;
   }
 
-  private async liveEntries(userId: string): Promise<UserSessionEntry[]> {
+  private async liveEntries(userId: string | number): Promise<UserSessionEntry[]> {
     const id = String(userId);
     const now = Date.now();
     const entries = await this.storeCall('listForUser', () => this.engine.store.listForUser(id));

@@ -237,10 +237,11 @@ export function readSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     rotateEveryMs: env.SESSION_ROTATE_EVERY_MS
       ? positiveInt(env, 'SESSION_ROTATE_EVERY_MS', 0)
       : undefined,
+    // 0: no grace (the old ID dies at once); unset: the library's default.
     rotationGraceMs: env.SESSION_ROTATION_GRACE_MS
-      ? positiveInt(env, 'SESSION_ROTATION_GRACE_MS', 0)
+      ? nonNegativeInt(env, 'SESSION_ROTATION_GRACE_MS', 0)
       : undefined,
-    trustProxy: env.TRUST_PROXY ? positiveInt(env, 'TRUST_PROXY', 0) : 0,
+    trustProxy: nonNegativeInt(env, 'TRUST_PROXY', 0),
     shutdownTimeoutMs: positiveInt(env, 'SHUTDOWN_TIMEOUT_MS', 10_000),
     bindUserAgent: env.SESSION_BIND_USER_AGENT === '1',
     storeOutage: storeOutage(env.SESSION_STORE_OUTAGE),

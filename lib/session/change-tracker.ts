@@ -76,7 +76,6 @@ export class ChangeTracker {
     if (value === undefined) return this.unset(key);
     const before = this.serializedSize();
     const previous = this.currentBytes(key);
-    // A value without a JSON form (a function) is dropped at commit: it takes no room.
     const next = serialized === undefined ? 0 : entryBytes(key, serialized);
     const after = before - previous + next;
     assertSessionFits(after, this.maxBytes, next > previous && !isInternalKey(key), key);
@@ -283,14 +282,22 @@ export function isForbiddenKey(key: string): boolean {
 
 /** JSON form of a value; a clear error for values JSON cannot hold (cycles, BigInt). */
 export function serialize(key: string, value: unknown): string | undefined {
+  let serialized: string | undefined;
   try {
-    return JSON.stringify(value);
+    serialized = JSON.stringify(value);
   } catch (error) {
     throw new TypeError(
       `Session value for key '${key}' cannot be stored: it is not JSON-serializable (${(error as Error).message})`,
       { cause: error },
     );
   }
+  // JSON.stringify answers undefined for a function or a symbol: the key would vanish at commit.
+  if (serialized === undefined && value !== undefined) {
+    throw new TypeError(
+      `Session value for key '${key}' cannot be stored: a ${typeof value} has no JSON form`,
+    );
+  }
+  return serialized;
 }
 
 function parseOrUndefined(serialized: string): unknown {

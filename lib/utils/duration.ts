@@ -1,5 +1,13 @@
-/** A duration: milliseconds as a number, or a string such as `'500ms'`, `'30s'`, `'30m'`, `'8h'`, `'7d'`. */
-export type Duration = number | string;
+/** The units a duration string may end with. */
+export type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd';
+
+/**
+ * A duration: milliseconds as a number, or a string such as `'500ms'`,
+ * `'30s'`, `'30m'`, `'8h'`, `'7d'` (a number and a unit, so `'30 minutes'`
+ * does not compile). Validated at startup all the same (a negative or zero
+ * one, or a string from a config file, is named in the options error).
+ */
+export type Duration = number | `${number}${DurationUnit}`;
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,

@@ -27,6 +27,7 @@ import {
   Session,
   SessionGuard,
   SessionModule,
+  SessionService,
   SessionStore,
 } from '../../lib/index.js';
 import { CountingStore } from '../support/counting.store.js';
@@ -69,6 +70,15 @@ class BlocksController {
   @AllowAnonymous()
   async login(@Session() session: Session) {
     await session.logIn({ userId: 'blocks-user', roles: ['user'] });
+    return { ok: true };
+  }
+
+  /** A user whose ID is a number, as many databases hand them out. */
+  @Post('login-numeric')
+  @HttpCode(200)
+  @AllowAnonymous()
+  async loginNumeric(@Session() session: Session) {
+    await session.logIn({ userId: 42 });
     return { ok: true };
   }
 
@@ -203,6 +213,28 @@ describe.each(PLATFORMS)('building blocks for your own code (%s)', (platform) =>
     const res = await request(running.http).get('/editors').set('Cookie', cookie);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ userId: 'blocks-user' });
+  });
+});
+
+describe.each(PLATFORMS)('one user-ID type everywhere (%s)', (platform) => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startTestApp(platform, blocksModule(new MemoryStore()));
+  });
+  afterAll(async () => {
+    await running?.close();
+  });
+
+  it('a user logged in as the number 42 is listed and revoked as 42 or as "42"', async () => {
+    const cookie = sidOf(await request(running.http).post('/login-numeric'))!;
+    const service = running.app.get(SessionService);
+    expect(await service.listForUser(42)).toHaveLength(1);
+    expect(await service.listForUser('42')).toHaveLength(1);
+    expect(await service.revokeAllForUser(42)).toBe(1);
+    const res = await request(running.http).get('/me').set('Cookie', cookie);
+    expect(res.status).toBe(401);
+    expect(res.body.reason).toBe('revoked');
   });
 });
 
