@@ -6,6 +6,7 @@ import {
   HttpCode,
   NotFoundException,
   Post,
+  Req,
   Res,
   UnauthorizedException,
   UseGuards,
@@ -45,10 +46,16 @@ export class TokensController {
   @Post('login')
   @HttpCode(200)
   @UseGuards(SameOriginGuard)
-  async login(@Body() dto: LoginDto, @Res({ passthrough: true }) res: HeaderSink) {
+  async login(
+    @Body() dto: LoginDto,
+    @Req() request: object,
+    @Res({ passthrough: true }) res: HeaderSink,
+  ) {
     const user = this.users.verify(dto.username, dto.password);
     if (!user) throw new UnauthorizedException('Invalid username or password');
-    return this.answer(res, await this.tokens.logIn({ userId: user.id, roles: user.roles }));
+    // The request: its client address and User-Agent go on the token events (and the logs).
+    const pair = await this.tokens.logIn({ userId: user.id, roles: user.roles }, { request });
+    return this.answer(res, pair);
   }
 
   /**
@@ -62,6 +69,7 @@ export class TokensController {
     // Typed as the class (the ValidationPipe reads it); undefined when there is no body at all.
     @Body() dto: RefreshTokenDto,
     @Headers('cookie') cookie: string | undefined,
+    @Req() request: object,
     @Res({ passthrough: true }) res: HeaderSink,
   ) {
     const token = this.presented(dto, cookie);
@@ -71,7 +79,7 @@ export class TokensController {
         'A refresh token is required (refreshToken in the body, or the refresh cookie)',
       );
     }
-    return this.answer(res, await this.tokens.refresh(token));
+    return this.answer(res, await this.tokens.refresh(token, { request }));
   }
 
   /** Ends the token's family and clears the cookie; 200 whatever was sent (idempotent). */
@@ -81,10 +89,11 @@ export class TokensController {
     // Typed as the class (the ValidationPipe reads it); undefined when there is no body at all.
     @Body() dto: RefreshTokenDto,
     @Headers('cookie') cookie: string | undefined,
+    @Req() request: object,
     @Res({ passthrough: true }) res: HeaderSink,
   ) {
     const token = this.presented(dto, cookie);
-    if (token !== undefined) await this.tokens.logOut(token);
+    if (token !== undefined) await this.tokens.logOut(token, { request });
     res.header('Set-Cookie', this.tokens.clearedRefreshCookie());
     res.header('Cache-Control', 'no-store');
     return { ok: true };

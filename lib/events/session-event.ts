@@ -32,8 +32,9 @@ export type SessionRotationCause = 'login' | 'privilege' | 'route' | 'reauth' | 
  * Why a session ended before its time: `logout` (`destroy()`,
  * `TokenService.logOut()`), `revoked` (`SessionService.revoke()`,
  * `revokeAllForUser()`, or a stolen cookie under `bindTo`), `limit` (the
- * per-user cap; not emitted yet), `reuse` (a refresh family revoked because a
- * rotated refresh token came back).
+ * store's per-user cap revoked it when the user logged in once more; the
+ * event carries that log-in's request metadata), `reuse` (a refresh family
+ * revoked because a rotated refresh token came back).
  */
 export type SessionDestroyedReason = 'logout' | 'revoked' | 'limit' | 'reuse';
 

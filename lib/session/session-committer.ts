@@ -1,5 +1,6 @@
 import type { SessionCookieCodec } from '../cookie/cookie.codec.js';
 import type { CookieSigner } from '../cookie/cookie.signer.js';
+import { reportCapped } from '../events/report-capped.js';
 import type { SessionEvents } from '../events/session-events.js';
 import { isLiveRecord } from '../stores/session-record.js';
 import type { RotateOptions, SessionStore } from '../stores/session-store.interface.js';
@@ -101,7 +102,7 @@ export class SessionCommitter {
     const record = session.toRecord();
     const ttl = this.deps.timing.storeTtl(now, now, now);
     const origin = session.origin;
-    await this.deps.outage.run(
+    const written = await this.deps.outage.run(
       () => this.deps.store.set(key, record, ttl),
       'set',
       'cookie',
@@ -115,6 +116,7 @@ export class SessionCommitter {
         : { type: 'created', kind: 'cookie', handle, userId },
       origin,
     );
+    reportCapped(this.deps.events, written?.capped, userId, origin);
     return [this.cookieFor(id, now, now)];
   }
 
@@ -157,6 +159,7 @@ export class SessionCommitter {
     const { handle, userId } = record;
     // Only the winner of parallel rotations reports one (the others followed it above).
     events.emit({ type: 'rotated', kind: 'cookie', handle, userId, reason: kind }, origin);
+    reportCapped(events, outcome.capped, userId, origin);
     return [this.cookieFor(id, record.createdAt, now)];
   }
 

@@ -18,6 +18,8 @@ import {
   type RotateOutcome,
   type SessionStore,
   type SessionStoreStats,
+  type CappedSession,
+  type SetOutcome,
 } from './session-store.interface.js';
 
 /** Options of {@link MemoryStore}. */
@@ -113,13 +115,13 @@ export class MemoryStore implements SessionStore {
     return entry ? { ...copyRecord(entry.record), data: {} } : null;
   }
 
-  async set(key: string, record: SessionRecord, ttlMs: number): Promise<void> {
+  async set(key: string, record: SessionRecord, ttlMs: number): Promise<SetOutcome> {
     const entry = this.write(key, copyRecord(record), ttlMs);
     if (record.refresh) {
       const { current, previous } = record.refresh;
       entry.issued = new Set(previous === undefined ? [current] : [previous, current]);
     }
-    this.enforceCap(key, record);
+    return { capped: this.enforceCap(key, record) };
   }
 
   async update(key: string, patch: SessionPatch, ttlMs: number): Promise<boolean> {
@@ -158,8 +160,8 @@ export class MemoryStore implements SessionStore {
     }
     this.write(newKey, copyRecord(record), ttlMs);
     // A log-in starts a new session (it counts); a rotation moves one (it does not).
-    if (options.expectHandle === undefined) this.enforceCap(newKey, record);
-    return { status: 'rotated' };
+    const capped = options.expectHandle === undefined ? this.enforceCap(newKey, record) : [];
+    return capped.length > 0 ? { status: 'rotated', capped } : { status: 'rotated' };
   }
 
   async destroy(key: string): Promise<void> {
@@ -350,19 +352,26 @@ export class MemoryStore implements SessionStore {
     this.write(key, { handle, createdAt, lastSeenAt, revokedAt, data: {} }, ttlMs);
   }
 
-  /** Beyond the per-user cap: revokes the user's sessions indexed longest ago (never `current`). */
-  private enforceCap(current: string, record: SessionRecord): void {
-    if (record.userId === undefined || !isLiveRecord(record)) return;
+  /**
+   * Beyond the per-user cap: revokes the user's sessions indexed longest ago
+   * (never `current`), and answers which.
+   */
+  private enforceCap(current: string, record: SessionRecord): CappedSession[] {
+    if (record.userId === undefined || !isLiveRecord(record)) return [];
     const keys = this.byUser.get(record.userId);
-    if (!keys || keys.size <= this.maxSessionsPerUser) return;
+    if (!keys || keys.size <= this.maxSessionsPerUser) return [];
     // Count live sessions only (the index is pruned lazily), then revoke the
     // oldest beyond the cap: a Set iterates in insertion order.
     const others = [...keys].filter((key) => key !== current && this.live(key) !== undefined);
     const now = this.now();
+    const capped: CappedSession[] = [];
     for (const key of others.slice(0, others.length + 1 - this.maxSessionsPerUser)) {
       const entry = this.entries.get(key)!;
+      const { handle, createdAt, refresh } = entry.record;
+      capped.push({ handle, createdAt, kind: refresh ? 'token' : 'cookie' });
       this.tombstone(key, entry.record, now, Math.max(1, entry.expiresAt - now));
     }
+    return capped;
   }
 
   private write(key: string, record: SessionRecord, ttlMs: number): Entry {

@@ -29,6 +29,7 @@ import type {
   RotateOutcome,
   SessionStore,
   SessionStoreStats,
+  SetOutcome,
 } from './session-store.interface.js';
 
 /**
@@ -177,8 +178,10 @@ export class RedisStore implements SessionStore {
     return this.run('peek', () => peekSession(this.driver, this.prefix + key));
   }
 
-  async set(key: string, record: SessionRecord, ttlMs: number): Promise<void> {
-    await this.run('set', () => this.topology.put(key, undefined, record, ttlMs));
+  async set(key: string, record: SessionRecord, ttlMs: number): Promise<SetOutcome> {
+    return {
+      capped: await this.run('set', () => this.topology.put(key, undefined, record, ttlMs)),
+    };
   }
 
   /** A forward is followed (each hop one round trip): the patch lands where the session moved. */
@@ -201,8 +204,8 @@ export class RedisStore implements SessionStore {
     return this.run('rotate', async () => {
       const expectHandle = options.expectHandle;
       if (expectHandle === undefined) {
-        await this.topology.put(newKey, oldKey, record, ttlMs);
-        return { status: 'rotated' };
+        const capped = await this.topology.put(newKey, oldKey, record, ttlMs);
+        return capped.length > 0 ? { status: 'rotated', capped } : { status: 'rotated' };
       }
       return this.topology.rotate(oldKey, newKey, record, ttlMs, { ...options, expectHandle });
     });

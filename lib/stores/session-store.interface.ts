@@ -33,7 +33,26 @@ export interface RotateOptions {
  * old session was destroyed, revoked or expired meanwhile (nothing written).
  */
 export type RotateOutcome =
-  { status: 'rotated' } | { status: 'moved'; to: string } | { status: 'gone' };
+  | { status: 'rotated'; capped?: CappedSession[] }
+  | { status: 'moved'; to: string }
+  | { status: 'gone' };
+
+/**
+ * A session the per-user cap revoked while a new one was written (see
+ * {@link SessionStore.set}): what the `destroyed` event (reason `limit`)
+ * reports, the user being the new session's.
+ */
+export interface CappedSession {
+  handle: string;
+  createdAt: number;
+  /** `'token'`: a refresh-token family (families count against the cap too). */
+  kind: 'cookie' | 'token';
+}
+
+/** What `set()` may answer: the user's sessions its per-user cap revoked (none: nothing or `[]`). */
+export interface SetOutcome {
+  capped: CappedSession[];
+}
 
 /**
  * One redemption of a refresh token ({@link SessionStore.redeemRefreshToken}).
@@ -131,9 +150,10 @@ export interface SessionStore {
   /**
    * Writes a whole record (a new session), replacing any record under `key`.
    * A user session beyond the store's per-user cap revokes that user's
-   * sessions indexed longest ago.
+   * sessions indexed longest ago, and answers which (so the module can
+   * report them; a store that answers nothing reports none).
    */
-  set(key: string, record: SessionRecord, ttlMs: number): Promise<void>;
+  set(key: string, record: SessionRecord, ttlMs: number): Promise<void | SetOutcome>;
   /**
    * Writes only the changed top-level keys and refreshes the TTL. Never
    * creates a record: answers `false` when the session is gone (destroyed or

@@ -1,3 +1,5 @@
+import type { EventOrigin } from '../events/event-origin.js';
+import { reportCapped } from '../events/report-capped.js';
 import type { SessionEvents } from '../events/session-events.js';
 import type { ResolvedTokenOptions } from '../options/token-options.js';
 import { familyEndsAt, isLiveRecord, type SessionRecord } from '../stores/session-record.js';
@@ -47,7 +49,11 @@ export class RefreshFamilies {
   }
 
   /** Starts a family for a user: its first refresh token. */
-  async create(userId: string, roles: readonly string[]): Promise<RedeemedFamily> {
+  async create(
+    userId: string,
+    roles: readonly string[],
+    origin?: EventOrigin,
+  ): Promise<RedeemedFamily> {
     const { store, outage, events, tokens } = this.settings;
     const family = generateFamilyHandle();
     const refreshToken = generateRefreshToken(family);
@@ -65,8 +71,14 @@ export class RefreshFamilies {
     // Kept past its end, as cookie sessions are, so an expired family is told token_expired.
     const ttlMs =
       Math.min(tokens.refreshTtlMs, tokens.refreshIdleMs) + this.settings.endedRetentionMs;
-    await outage.run(() => store.set(familyStoreKey(family), record, ttlMs), 'set', 'token');
-    events.emit({ type: 'token_issued', kind: 'token', handle: family, userId });
+    const written = await outage.run(
+      () => store.set(familyStoreKey(family), record, ttlMs),
+      'set',
+      'token',
+      origin,
+    );
+    events.emit({ type: 'token_issued', kind: 'token', handle: family, userId }, origin);
+    reportCapped(events, written?.capped, userId, origin);
     return { record, refreshToken };
   }
 
@@ -75,15 +87,19 @@ export class RefreshFamilies {
    * with `token_invalid` (unknown, malformed), `token_expired`,
    * `token_revoked` or `refresh_reused` (the family is revoked by this call).
    */
-  redeem(refreshToken: unknown): Promise<RedeemedFamily> {
-    return this.exchange(refreshToken, true);
+  redeem(refreshToken: unknown, origin?: EventOrigin): Promise<RedeemedFamily> {
+    return this.exchange(refreshToken, true, origin);
   }
 
   /**
    * {@link redeem}; `asRefresh` false when it only proves possession for a
    * logout, which is reported as the logout (`destroyed`), not as a refresh.
    */
-  private async exchange(refreshToken: unknown, asRefresh: boolean): Promise<RedeemedFamily> {
+  private async exchange(
+    refreshToken: unknown,
+    asRefresh: boolean,
+    origin: EventOrigin | undefined,
+  ): Promise<RedeemedFamily> {
     const { store, outage, events, tokens } = this.settings;
     const family = familyOf(refreshToken);
     if (family === undefined) throw new TokenVerificationError('token_invalid', 'malformed');
@@ -105,39 +121,40 @@ export class RefreshFamilies {
         }),
       'redeemRefreshToken',
       'token',
+      origin,
     );
     const userId = 'record' in outcome ? outcome.record.userId : undefined;
     switch (outcome.status) {
       case 'rotated':
         if (asRefresh) {
-          events.emit({ type: 'token_refreshed', kind: 'token', handle: family, userId });
+          events.emit({ type: 'token_refreshed', kind: 'token', handle: family, userId }, origin);
         }
         return { record: outcome.record, refreshToken: successor };
       case 'replayed': {
         const same = openSuccessor(presented, outcome.sealedSuccessor);
         if (same === undefined) throw new TokenVerificationError('token_invalid', 'unsealable');
         if (asRefresh) {
-          events.emit({
-            type: 'token_refreshed',
-            kind: 'token',
-            handle: family,
-            userId,
-            reason: 'grace',
-          });
+          events.emit(
+            { type: 'token_refreshed', kind: 'token', handle: family, userId, reason: 'grace' },
+            origin,
+          );
         }
         return { record: outcome.record, refreshToken: same };
       }
       case 'reused':
         // The store revoked the family in the same step that found the reuse.
-        events.emit({ type: 'refresh_reused', kind: 'token', handle: family, userId });
-        events.emit({
-          type: 'destroyed',
-          kind: 'token',
-          handle: family,
-          userId,
-          reason: 'reuse',
-          createdAt: outcome.record.createdAt,
-        });
+        events.emit({ type: 'refresh_reused', kind: 'token', handle: family, userId }, origin);
+        events.emit(
+          {
+            type: 'destroyed',
+            kind: 'token',
+            handle: family,
+            userId,
+            reason: 'reuse',
+            createdAt: outcome.record.createdAt,
+          },
+          origin,
+        );
         throw new TokenVerificationError('refresh_reused', 'a rotated refresh token came back');
       case 'revoked':
         throw new TokenVerificationError('token_revoked', 'family revoked');
@@ -154,10 +171,10 @@ export class RefreshFamilies {
    * claim) is not enough to end it. Answers whether a live family ended;
    * anything unknown answers `false`, never an error (logout is idempotent).
    */
-  async revoke(refreshToken: unknown): Promise<boolean> {
+  async revoke(refreshToken: unknown, origin?: EventOrigin): Promise<boolean> {
     let redeemed: RedeemedFamily;
     try {
-      redeemed = await this.exchange(refreshToken, false);
+      redeemed = await this.exchange(refreshToken, false, origin);
     } catch (error) {
       if (error instanceof TokenVerificationError) return false;
       throw error;
@@ -168,16 +185,13 @@ export class RefreshFamilies {
       () => store.revoke(familyStoreKey(handle), Date.now(), endedRetentionMs),
       'revoke',
       'token',
+      origin,
     );
     if (revoked) {
-      events.emit({
-        type: 'destroyed',
-        kind: 'token',
-        handle,
-        userId,
-        reason: 'logout',
-        createdAt,
-      });
+      events.emit(
+        { type: 'destroyed', kind: 'token', handle, userId, reason: 'logout', createdAt },
+        origin,
+      );
     }
     return revoked;
   }

@@ -1,3 +1,6 @@
+import type { EventOrigin } from '../events/event-origin.js';
+import type { PlatformRequest } from '../http/platform-request.js';
+import { requestOrigin } from '../http/request-origin.js';
 import { Inject, Injectable } from '@nestjs/common';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import { randomBytes, type KeyObject } from 'node:crypto';
@@ -50,6 +53,16 @@ export interface TokenPair {
   family: string;
 }
 
+/** What `logIn`, `refresh` and `logOut` may be told about the request they serve. */
+export interface TokenRequestOptions {
+  /**
+   * The platform request (Express `req`, Fastify `request`): its client
+   * address (honouring `bruteForce.trustProxy`) and User-Agent go on the
+   * events, as on cookie sessions' events.
+   */
+  request?: object;
+}
+
 /** The public half of an asymmetric key set, as served at `/.well-known/jwks.json`. */
 export interface PublicJwks {
   keys: JWK[];
@@ -70,6 +83,8 @@ export class TokenService {
   private readonly keysByKid = new Map<string, KeyObject>();
   private readonly families?: RefreshFamilies;
   private readonly verified?: VerifiedTokenCache;
+  /** Proxies in front of the app (the events' client address), as the cookie path counts them. */
+  private readonly trustProxy: number;
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) options: ResolvedSessionOptions,
@@ -77,6 +92,7 @@ export class TokenService {
     events: SessionEvents,
   ) {
     this.tokens = options.tokens;
+    this.trustProxy = options.bruteForce?.trustProxy ?? 0;
     for (const { kid, key } of this.tokens?.verificationKeys ?? []) {
       if (kid !== undefined) this.keysByKid.set(kid, key);
     }
@@ -94,12 +110,19 @@ export class TokenService {
 
   /**
    * Logs a user in with tokens: starts a refresh-token family and answers
-   * its first pair. Store outage: 503 `store_unavailable`.
+   * its first pair. Store outage: 503 `store_unavailable`. `options.request`
+   * (the platform request: Express `req`, Fastify `request`), when given,
+   * puts its client address and User-Agent on the events, as cookie
+   * sessions' events carry them; the same for `refresh` and `logOut`.
    */
-  async logIn(user: { userId: string | number; roles?: readonly string[] }): Promise<TokenPair> {
+  async logIn(
+    user: { userId: string | number; roles?: readonly string[] },
+    options: TokenRequestOptions = {},
+  ): Promise<TokenPair> {
     const families = this.familiesOrThrow();
+    const origin = this.originOf(options);
     const family = await this.storeCall(() =>
-      families.create(String(user.userId), user.roles ?? []),
+      families.create(String(user.userId), user.roles ?? [], origin),
     );
     return this.pairFor(family);
   }
@@ -111,10 +134,11 @@ export class TokenService {
    * `refresh_reused` (a rotated token came back: the family is revoked,
    * every token of it with it).
    */
-  async refresh(refreshToken: unknown): Promise<TokenPair> {
+  async refresh(refreshToken: unknown, options: TokenRequestOptions = {}): Promise<TokenPair> {
     const families = this.familiesOrThrow();
+    const origin = this.originOf(options);
     try {
-      return await this.pairFor(await this.storeCall(() => families.redeem(refreshToken)));
+      return await this.pairFor(await this.storeCall(() => families.redeem(refreshToken, origin)));
     } catch (error) {
       if (error instanceof TokenVerificationError)
         throw new TokenUnauthorizedException(error.reason);
@@ -127,9 +151,16 @@ export class TokenService {
    * access tokens stop working at once with revocation `'strict'`). Answers
    * whether a live family ended; an unknown token is not an error.
    */
-  async logOut(refreshToken: unknown): Promise<boolean> {
+  async logOut(refreshToken: unknown, options: TokenRequestOptions = {}): Promise<boolean> {
     const families = this.familiesOrThrow();
-    return this.storeCall(() => families.revoke(refreshToken));
+    const origin = this.originOf(options);
+    return this.storeCall(() => families.revoke(refreshToken, origin));
+  }
+
+  /** The events' request metadata, from the request the caller passed (none: none). */
+  private originOf({ request }: TokenRequestOptions): EventOrigin | undefined {
+    if (request === undefined) return undefined;
+    return requestOrigin(request as PlatformRequest, this.trustProxy);
   }
 
   /** The `Set-Cookie` value that hands `refreshToken` to a browser (HttpOnly, SameSite=Strict, its path). */

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Body, Controller, Get, HttpCode, Module, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Module, Post, Req, UseGuards } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { Subscription } from 'rxjs';
 import request from 'supertest';
@@ -148,20 +148,20 @@ class EventsController {
 
   @Post('tokens/login')
   @HttpCode(200)
-  tokenLogin(@Body() body: LoginBody) {
-    return this.tokens.logIn({ userId: body.userId, roles: ['user'] });
+  tokenLogin(@Body() body: LoginBody, @Req() request: object) {
+    return this.tokens.logIn({ userId: body.userId, roles: ['user'] }, { request });
   }
 
   @Post('tokens/refresh')
   @HttpCode(200)
-  tokenRefresh(@Body() body: RefreshBody) {
-    return this.tokens.refresh(body.refreshToken);
+  tokenRefresh(@Body() body: RefreshBody, @Req() request: object) {
+    return this.tokens.refresh(body.refreshToken, { request });
   }
 
   @Post('tokens/logout')
   @HttpCode(200)
-  async tokenLogout(@Body() body: RefreshBody) {
-    return { ended: await this.tokens.logOut(body.refreshToken) };
+  async tokenLogout(@Body() body: RefreshBody, @Req() request: object) {
+    return { ended: await this.tokens.logOut(body.refreshToken, { request }) };
   }
 }
 
@@ -694,8 +694,15 @@ describe.each(CASES)('session events (%s, %s store)', (platform, storeKind) => {
       'refresh_reused',
       'destroyed:reuse',
     ]);
-    for (const event of events)
-      expect(event).toMatchObject({ kind: 'token', handle: family, userId: user });
+    // The routes pass their request: each event carries the client, as cookie sessions' do.
+    for (const event of events) {
+      expect(event).toMatchObject({
+        kind: 'token',
+        handle: family,
+        userId: user,
+        ...fromClient(client),
+      });
+    }
   });
 
   it('destroyed "logout" of a token family: TokenService.logOut (no refresh reported for it)', async () => {
@@ -716,6 +723,7 @@ describe.each(CASES)('session events (%s, %s store)', (platform, storeKind) => {
         kind: 'token',
         handle: pair.family,
         userId: user,
+        ...fromClient(client),
       }),
     ]);
   });

@@ -11,6 +11,7 @@ import type {
   RotateOutcome,
   SessionStore,
   SessionStoreStats,
+  SetOutcome,
 } from '../../lib/stores/session-store.interface.js';
 
 /** The SessionStore methods a CountingStore counts. */
@@ -102,7 +103,7 @@ export class CountingStore implements SessionStore {
     return this.inner.get(key);
   }
 
-  async set(key: string, record: SessionRecord, ttlMs: number): Promise<void> {
+  async set(key: string, record: SessionRecord, ttlMs: number): Promise<void | SetOutcome> {
     this.calls.set++;
     await this.pause(this.writeDelayMs);
     return this.inner.set(key, record, ttlMs);

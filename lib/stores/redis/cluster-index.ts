@@ -103,28 +103,29 @@ export class ClusterUserIndex {
 
   /**
    * Tombstones each key that is still a live session of `userId` (following
-   * forwards), then unindexes those; {@link INDEX_BATCH} at a time.
+   * forwards), then unindexes those; {@link INDEX_BATCH} at a time. Answers
+   * which of `keys` led to a revocation.
    */
   async revokeSessions(
     userId: string,
     keys: string[],
     revokedAt: string,
     ttl: string,
-  ): Promise<number> {
-    let count = 0;
+  ): Promise<string[]> {
+    const all: string[] = [];
     for (let i = 0; i < keys.length; i += INDEX_BATCH) {
+      const batch = keys.slice(i, i + INDEX_BATCH);
       const results = await Promise.all(
-        keys
-          .slice(i, i + INDEX_BATCH)
-          .map((key) => revokeFollowing(this.settings, INLINE, key, revokedAt, ttl, userId)),
+        batch.map((key) => revokeFollowing(this.settings, INLINE, key, revokedAt, ttl, userId)),
       );
+      // Where each revocation landed (a forward leads on to its session): those leave the indexes.
       const revoked = results.filter((r) => r !== null).map((r) => r.key);
       if (revoked.length > 0) {
         await Promise.all([this.remove(userId, revoked), this.expiry.remove(revoked)]);
       }
-      count += revoked.length;
+      all.push(...batch.filter((_, j) => results[j] !== null));
     }
-    return count;
+    return all;
   }
 
   private key(userId: string): string {

@@ -1,6 +1,7 @@
 import type { SessionPatch, SessionRecord, UserSessionEntry } from '../session-record.js';
 import {
   MAX_FORWARD_HOPS,
+  type CappedSession,
   type RedeemOutcome,
   type RedeemRequest,
   type RotateOutcome,
@@ -63,14 +64,16 @@ export class ClusterOperations implements RedisTopologyOperations {
     oldKey: string | undefined,
     record: SessionRecord,
     ttlMs: number,
-  ): Promise<void> {
-    const { indexed } = await this.write(key, oldKey, record, ttlMs, true);
+  ): Promise<CappedSession[]> {
+    const { indexed, capped } = await this.write(key, oldKey, record, ttlMs, true);
     await indexed;
+    return capped;
   }
 
   /**
-   * put's steps (`capped`: a new session, not a rotation, counts against
-   * maxSessionsPerUser); answers once the session is written, with the
+   * put's steps (`counts`: a new session, not a rotation, counts against
+   * maxSessionsPerUser); answers once the session is written (with the
+   * sessions the cap revoked), with the
    * expiry index step that went alongside the write still on its way (it
    * never rejects), so a rotation need not wait for it before its MOVE.
    */
@@ -79,11 +82,11 @@ export class ClusterOperations implements RedisTopologyOperations {
     oldKey: string | undefined,
     record: SessionRecord,
     ttlMs: number,
-    capped: boolean,
-  ): Promise<{ indexed: Promise<void> }> {
+    counts: boolean,
+  ): Promise<{ indexed: Promise<void>; capped: CappedSession[] }> {
     const { driver, prefix, maxSessionsPerUser } = this.settings;
     const user = indexedUser(record);
-    const limited = capped && maxSessionsPerUser !== Infinity;
+    const limited = counts && maxSessionsPerUser !== Infinity;
     let horizon = '';
     let members = 0;
     if (user) {
@@ -122,6 +125,7 @@ export class ClusterOperations implements RedisTopologyOperations {
     const previous = Array.isArray(reply) ? asString(reply[0]) : null;
     if (oldUser && oldKey !== undefined) await this.index.remove(oldUser, [oldKey]);
     if (previous && previous !== user) await this.index.remove(previous, [key]);
+    let capped: CappedSession[] = [];
     if (user && limited && members > maxSessionsPerUser) {
       // As enforce_max on standalone: only the oldest (excess + slack)
       // entries are read, dead ones pruned first, so a user at the cap costs
@@ -133,14 +137,23 @@ export class ClusterOperations implements RedisTopologyOperations {
       const others = live.filter((entry) => entry.key !== key);
       const excess = others.slice(0, Math.max(0, over));
       const revokedAt = String(Date.now());
-      await this.index.revokeSessions(
-        user,
-        excess.map((entry) => entry.key),
-        revokedAt,
-        '',
+      const revoked = new Set(
+        await this.index.revokeSessions(
+          user,
+          excess.map((entry) => entry.key),
+          revokedAt,
+          '',
+        ),
       );
+      capped = excess
+        .filter((entry) => revoked.has(entry.key))
+        .map(({ record: r }) => ({
+          handle: r.handle,
+          createdAt: r.createdAt,
+          kind: r.refresh ? ('token' as const) : ('cookie' as const),
+        }));
     }
-    return { indexed };
+    return { indexed, capped };
   }
 
   async update(key: string, patch: SessionPatch, ttlMs: number): Promise<boolean> {
@@ -293,7 +306,7 @@ export class ClusterOperations implements RedisTopologyOperations {
     return bounded(async () => {
       const { live } = await this.index.read(userId);
       const targets = live.map((entry) => entry.key).filter((key) => key !== exceptKey);
-      return this.index.revokeSessions(userId, targets, String(revokedAt), ttl);
+      return (await this.index.revokeSessions(userId, targets, String(revokedAt), ttl)).length;
     });
   }
 

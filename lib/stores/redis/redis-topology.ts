@@ -6,6 +6,7 @@ import {
 } from '../session-record.js';
 import {
   MAX_FORWARD_HOPS,
+  type CappedSession,
   type RedeemOutcome,
   type RedeemRequest,
   type RotateOptions,
@@ -33,8 +34,16 @@ export type ConditionalRotate = RotateOptions & { expectHandle: string };
  * itself.
  */
 export interface RedisTopologyOperations {
-  /** set, and a log-in's rotate (`oldKey`: the session it replaces, deleted). */
-  put(key: string, oldKey: string | undefined, record: SessionRecord, ttlMs: number): Promise<void>;
+  /**
+   * set, and a log-in's rotate (`oldKey`: the session it replaces, deleted);
+   * answers the user's sessions the per-user cap revoked.
+   */
+  put(
+    key: string,
+    oldKey: string | undefined,
+    record: SessionRecord,
+    ttlMs: number,
+  ): Promise<CappedSession[]>;
   update(key: string, patch: SessionPatch, ttlMs: number): Promise<boolean>;
   rotate(
     oldKey: string,
@@ -298,4 +307,20 @@ export async function revokeFollowing(
     target = info;
   }
   return null;
+}
+
+/**
+ * The sessions PUT_CAPPED revoked, from its reply: after the two users, a
+ * handle, a createdAt and a kind per session (see the PUT script).
+ */
+export function cappedOf(reply: unknown): CappedSession[] {
+  if (!Array.isArray(reply)) return [];
+  const capped: CappedSession[] = [];
+  for (let i = 2; i + 2 < reply.length; i += 3) {
+    const handle = asString(reply[i]);
+    const createdAt = Number(asString(reply[i + 1]));
+    const kind = asString(reply[i + 2]) === 'token' ? 'token' : 'cookie';
+    if (handle && Number.isFinite(createdAt)) capped.push({ handle, createdAt, kind });
+  }
+  return capped;
 }

@@ -170,8 +170,10 @@ end
 `,
   tombstone: `
 -- Replaces a session by a tombstone. ttl nil: keep the session's own expiry.
+-- Answers the session's { handle, createdAt, lastSeenAt, current refresh
+-- token (a family's; false for a cookie session) }.
 local function tombstone(k, revoked_at, ttl)
-  local f = redis.call('HMGET', k, 'h', 'c', 'l')
+  local f = redis.call('HMGET', k, 'h', 'c', 'l', 'tc')
   if not ttl then
     ttl = redis.call('PTTL', k)
     if ttl <= 0 then ttl = 60000 end
@@ -179,6 +181,7 @@ local function tombstone(k, revoked_at, ttl)
   redis.call('DEL', k)
   redis.call('HSET', k, 'h', f[1], 'c', f[2], 'l', f[3], 'x', revoked_at)
   redis.call('PEXPIRE', k, ttl)
+  return f
 end
 `,
   family_fields: `
@@ -209,8 +212,9 @@ end
 -- window still counts, so a live session may go one log-in early; the
 -- window makes that rare, and later log-ins and listings prune the rest.)
 local function enforce_max(prefix, idx, user, current, max)
+  local capped = {}
   local excess = redis.call('ZCARD', idx) - max
-  if excess <= 0 then return end
+  if excess <= 0 then return capped end
   local live = {}
   for _, m in ipairs(redis.call('ZRANGE', idx, 0, math.min(excess + ENFORCE_SLACK, ENFORCE_SCAN) - 1)) do
     if m ~= current then
@@ -224,10 +228,14 @@ local function enforce_max(prefix, idx, user, current, max)
   end
   local revoked_at = now_ms()
   for j = 1, math.min(excess, #live) do
-    tombstone(prefix .. live[j], revoked_at, nil)
+    local f = tombstone(prefix .. live[j], revoked_at, nil)
+    capped[#capped + 1] = f[1]
+    capped[#capped + 1] = f[2]
+    capped[#capped + 1] = f[4] and 'token' or 'cookie'
     redis.call('ZREM', idx, live[j])
     expiry_rem(prefix, live[j])
   end
+  return capped
 end
 `,
   move_old: `
@@ -328,8 +336,9 @@ if inline then
   if at ~= '' then expiry_add(prefix, member, at) else expiry_rem(prefix, member) end
 end
 if inline and prev and prev ~= user then index_rem(prefix, prev, member) end
-${capped ? "if inline and user ~= '' then enforce_max(prefix, idx, user, member, tonumber(ARGV[8])) end" : ''}
-return { prev or '', old_user or '' }
+local capped = {}
+${capped ? "if inline and user ~= '' then capped = enforce_max(prefix, idx, user, member, tonumber(ARGV[8])) end" : ''}
+return { prev or '', old_user or '', unpack(capped) }
 `;
 }
 
@@ -339,7 +348,9 @@ return { prev or '', old_user or '' }
  * keep (index TTL), user ('' = not indexed), max (0 = no limit), horizon ('' =
  * compute), expires at (the expiry index score; '' = not a live record, out
  * of the index), field/value pairs... Answers { previous user of the key,
- * user of the old key }, for the caller's index cleanup on Cluster.
+ * user of the old key, then (PUT_CAPPED, standalone) a handle, createdAt
+ * and kind ('cookie' or 'token') for each session the cap revoked }, for the caller's index cleanup on
+ * Cluster and the module's `destroyed` (`limit`) events.
  */
 export const PUT = script('put', putBody(false));
 

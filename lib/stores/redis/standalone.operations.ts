@@ -6,6 +6,7 @@ import {
 } from '../session-record.js';
 import {
   MAX_FORWARD_HOPS,
+  type CappedSession,
   type RedeemOutcome,
   type RedeemRequest,
   type RotateOutcome,
@@ -13,6 +14,7 @@ import {
 import { runScript } from './redis-driver.js';
 import {
   asString,
+  cappedOf,
   claimInBatches,
   expiresAt,
   expiryIndexKey,
@@ -62,12 +64,12 @@ export class StandaloneOperations implements RedisTopologyOperations {
     oldKey: string | undefined,
     record: SessionRecord,
     ttlMs: number,
-  ): Promise<void> {
+  ): Promise<CappedSession[]> {
     const { driver, prefix, maxSessionsPerUser } = this.settings;
     const limited = maxSessionsPerUser !== Infinity;
     const k = prefix + key;
     const keys = oldKey === undefined ? [k] : [k, prefix + oldKey];
-    await runScript(driver, limited ? PUT_CAPPED : PUT, keys, [
+    const reply = await runScript(driver, limited ? PUT_CAPPED : PUT, keys, [
       INLINE,
       prefix,
       key,
@@ -80,6 +82,7 @@ export class StandaloneOperations implements RedisTopologyOperations {
       recordExpiresAt(record, ttlMs),
       ...encodeRecord(record),
     ]);
+    return cappedOf(reply);
   }
 
   /** One UPDATE per hop (the script extends the index itself when the TTL would pass it). */

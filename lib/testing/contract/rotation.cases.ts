@@ -218,11 +218,33 @@ export function rotationCases({ it, describe }: ContractCases): void {
       // A new log-in does: one of the older sessions is revoked (which one,
       // when they were indexed within the same millisecond, is the store's call).
       const newest = key();
-      await store.set(newest, record({ userId: u }), HOUR);
+      const answer = await store.set(newest, record({ userId: u }), HOUR);
       const listed = (await store.listForUser(u)).map((e) => e.key);
       assert.equal(listed.length, 100);
       assert.ok(listed.includes(newest), 'the new log-in is listed');
       assert.equal(await revokedAmong(survivors), 1);
+      // What set() answers (a store may answer nothing): the one it revoked, for the module's events.
+      if (answer) {
+        const revoked = (await Promise.all(survivors.map((k) => store.get(k)))).find(
+          (r) => r?.revokedAt !== undefined,
+        )!;
+        const original = records.find((r) => r.handle === revoked.handle)!;
+        assertSame(answer.capped, [
+          { handle: original.handle, createdAt: original.createdAt, kind: 'cookie' },
+        ]);
+      }
+      // A log-in that replaces a session (rotate without expectHandle) counts too, and says so.
+      const replaced = key();
+      await store.set(replaced, record(), HOUR);
+      const outcome = await store.rotate(replaced, key(), record({ userId: u }), HOUR, {
+        forwardMs: 0,
+      });
+      assert.equal(outcome.status, 'rotated');
+      assert.equal(await revokedAmong([...survivors, newest]), 2);
+      if (outcome.status === 'rotated' && outcome.capped !== undefined) {
+        assert.equal(outcome.capped.length, 1);
+        assert.equal(outcome.capped[0].kind, 'cookie');
+      }
     });
   });
 }
