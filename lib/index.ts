@@ -106,3 +106,5 @@ export type { SessionEvent, SessionEventType } from './events/session-event.js';
 export { formatEvent, type SessionEventLogLevel } from './events/session-event-logger.js';
 /** Durations: milliseconds or strings such as '30m'. */
 export type { Duration } from './utils/duration.js';
+/** WebSocket gateways (@nestjs/platform-ws, @nestjs/platform-socket.io): the handshake's session, read-only, and sockets closed when it ends. */
+export * from './websockets/index.js';

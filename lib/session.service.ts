@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
 import type { Observable } from 'rxjs';
 import type { SessionEvent } from './events/session-event.js';
 import { LOGIN_CLIENT_KEY } from './session/internal-keys.js';
@@ -6,6 +7,13 @@ import { storedLoginClient } from './session/login-client.js';
 import { SessionEvents } from './events/session-events.js';
 import { SessionEngine } from './session/session.engine.js';
 import { asHttpOutage } from './session.exceptions.js';
+import { SessionStoreUnavailableError } from './stores/store-outage.js';
+import {
+  handshakeClient,
+  readonlyLoadRequest,
+  type ReadonlyLoadClient,
+} from './websockets/readonly-load-request.js';
+import { LoadedReadonlySession, type ReadonlySession } from './websockets/readonly-session.js';
 import {
   familyEndsAt,
   type SessionRecord,
@@ -53,6 +61,59 @@ export class SessionService {
   }
 
   /**
+   * Loads, read-only, the session a `Cookie` header names, outside any HTTP
+   * request (a WebSocket handshake, a message queue...). Every rule of the
+   * HTTP path holds, through the same loader: signature (any secret of the
+   * list), idle and absolute timeouts, revocation, renewal forwards within
+   * their grace, User-Agent binding (pass `userAgent`), and the guessing
+   * defence (a badly signed cookie counts against `ip`).
+   *
+   * Nothing is written: no touch (loading it does not extend the idle
+   * timeout), no cookie re-issued or cleared, no ID rotation due. A cookie
+   * that names no live session answers a view with `isAuthenticated: false`
+   * and its `endReason`. While the store is down it rejects with
+   * `SessionStoreUnavailableException` (under `storeOutage: 'anonymous'`:
+   * answers an empty view instead), like the request path.
+   */
+  async fromCookieHeader<TData extends object = Record<string, unknown>>(
+    cookieHeader: string | undefined,
+    client: ReadonlyLoadClient = {},
+  ): Promise<ReadonlySession<TData>> {
+    return (await this.loadReadonly(cookieHeader, client)) as ReadonlySession<TData>;
+  }
+
+  /**
+   * {@link fromCookieHeader} for the HTTP request of a WebSocket handshake
+   * (`handleConnection(client, request)` on @nestjs/platform-ws,
+   * `socket.request` on socket.io): its `Cookie` and `User-Agent` headers,
+   * and its client address as HTTP requests compute it (`bruteForce.trustProxy`).
+   * Read-only: nothing is written.
+   */
+  async fromHandshake<TData extends object = Record<string, unknown>>(
+    request: IncomingMessage,
+  ): Promise<ReadonlySession<TData>> {
+    const client = handshakeClient(request, this.engine.options.bruteForce?.trustProxy ?? 0);
+    return (await this.loadReadonly(request.headers.cookie, client)) as ReadonlySession<TData>;
+  }
+
+  /** @internal The loader's session behind a read-only view (the WebSocket re-checks use its store key). */
+  async loadReadonly(
+    cookieHeader: unknown,
+    client: ReadonlyLoadClient,
+  ): Promise<LoadedReadonlySession> {
+    const { loader, timing, options } = this.engine;
+    const request = readonlyLoadRequest(cookieHeader, client);
+    try {
+      return new LoadedReadonlySession(await loader.load(request), timing);
+    } catch (error) {
+      if (error instanceof SessionStoreUnavailableError && options.storeOutage === 'anonymous') {
+        return new LoadedReadonlySession(loader.degraded(request.hooks), timing);
+      }
+      throw asHttpOutage(error);
+    }
+  }
+
+  /**
    * The user's live sessions, cookie sessions and token families alike,
    * oldest first. `userId` as `logIn()` took it: a number is the same user
    * as its decimal string, here as there.
@@ -89,7 +150,10 @@ export class SessionService {
    * cookie sessions and token families (whose access tokens stop working
    * at once under revocation `'strict'`). Answers how many were revoked.
    */
-  async revokeAllForUser(userId: string | number, options: { except?: string } = {}): Promise<number> {
+  async revokeAllForUser(
+    userId: string | number,
+    options: { except?: string } = {},
+  ): Promise<number> {
     const entries = await this.liveEntries(userId);
     const kept = entries.find((e) => e.record.handle === options.except);
     const doomed = entries.filter((e) => e !== kept);

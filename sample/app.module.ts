@@ -20,6 +20,7 @@ import { createSecurityController } from './security.controller.js';
 import { SessionsController } from './sessions.controller.js';
 import { JwksController, TokensController } from './tokens.controller.js';
 import { UsersService } from './users.service.js';
+import { SampleWsModule } from './ws.module.js';
 
 /** The store the config implies: Redis on REDIS_URL, else this process's memory. */
 function sampleStore(config: SampleConfig): SessionStore {
@@ -58,6 +59,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         TerminusModule.forRoot(),
+        // The WebSocket gateway at /ws (sample-app.ts gives the app the ws adapter).
+        SampleWsModule,
         SessionModule.forRoot({
           secret: config.secrets,
           // The module closes whichever store it is given on app shutdown, this one included.

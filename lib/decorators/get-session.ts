@@ -1,5 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { SessionContexts } from '../http/session-contexts.js';
+import type { ReadonlySession } from '../websockets/readonly-session.js';
+import { sessionOfWsContext } from '../websockets/ws-context-session.js';
 import type { Session } from './session.decorator.js';
 
 /**
@@ -14,11 +16,21 @@ import type { Session } from './session.decorator.js';
  *
  * It is the same session `@Session()` gives the handler (loaded once per
  * request, whoever asks first), with the same commit at the end of the
- * request. HTTP contexts only for now; any other throws.
+ * request. In a WebSocket gateway (`'ws'` context) it is the socket's
+ * read-only session, loaded at the handshake (`SocketSessions.attach()`):
+ * call `getSession<TData, 'ws'>(context)` for its `ReadonlySession` type.
+ * Other contexts throw.
  */
-export function getSession<TData extends object = Record<string, unknown>>(
+export function getSession<
+  TData extends object = Record<string, unknown>,
+  TContext extends 'http' | 'ws' = 'http',
+>(
   executionContext: ExecutionContext,
-): Promise<Session<TData>> {
+): Promise<TContext extends 'ws' ? ReadonlySession<TData> : Session<TData>>;
+export function getSession(executionContext: ExecutionContext): Promise<Session | ReadonlySession> {
+  if (executionContext.getType() === 'ws') {
+    return Promise.resolve(sessionOfWsContext(executionContext));
+  }
   const session = SessionContexts.fromAnyExecutionContext(executionContext).sessionOrPromise();
-  return Promise.resolve(session as Session<TData>);
+  return Promise.resolve(session as Session);
 }
