@@ -15,6 +15,8 @@ const shared = {
   transform: { '^.+\\.ts$': '@swc/jest' },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 30000,
+  // After each test file: no log line of the apps it started holds a secret (issue 11 item 2).
+  setupFilesAfterEnv: ['<rootDir>/test/support/log-leak.setup.ts'],
 };
 
 export default {

@@ -13,8 +13,14 @@ import { readSampleConfig, type SampleConfig } from '../../sample/sample.config.
 import { createSampleApp } from '../../sample/sample-app.js';
 import { cookiePair } from './cookies.js';
 import { CountingStore, type CountingStoreOptions } from './counting.store.js';
+import { captureNestLogs, fileApps } from './log-capture.js';
 import { startRedis, type RedisServer } from './redis-servers.js';
 import { startRoundRobinProxy } from './round-robin.proxy.js';
+import {
+  recordEnvironmentSecrets,
+  recordOptionSecrets,
+  recordSecretsOnTheWire,
+} from './wire-secrets.js';
 
 export type Platform = 'express' | 'fastify';
 /** Every spec runs over both: `describe.each(PLATFORMS)('%s', (platform) => ...)`. */
@@ -163,30 +169,40 @@ export async function newCappedTestStore(
  * Starts the sample app in-process on a platform: configured exactly as
  * `npm run start:sample` would be from `env` (plus PLATFORM and a known
  * SESSION_SECRET and TOKEN_SECRET), listening on an ephemeral port.
+ *
+ * Like every app the harness starts, it logs to this file's capture
+ * (log-capture.ts: every level, nothing printed), and the secrets it is
+ * given or hands out are recorded (wire-secrets.ts), for the log-leak check
+ * after the file (log-leak.setup.ts).
  */
 export async function startSampleApp<TStore extends SessionStore = CountingStore>(
   platform: Platform,
   options: SampleAppOptions<TStore> = {},
 ): Promise<SampleAppHarness<TStore>> {
-  const config = readSampleConfig({
+  const env = {
     PLATFORM: platform,
     SESSION_SECRET: TEST_SECRET,
     TOKEN_SECRET: TEST_TOKEN_SECRET,
     ...options.env,
-  });
+  };
+  // Before the config is read: it warns through Nest's Logger (a random secret, a generated key).
+  captureNestLogs();
+  recordEnvironmentSecrets(env);
+  const config = readSampleConfig(env);
   const ownStore = options.store === undefined;
   const store = (options.store ?? (await newTestStore())) as TStore;
   const closeStore = async () => {
     if (ownStore) await store.close?.();
   };
   if (!REDIS_PAIR) {
-    const app = await createSampleApp(config, { store, logger: false });
+    // No `logger`: Nest's Logger stays on the capture above (createSampleApp takes only `false`).
+    const app = await createSampleApp(config, { store });
     return { ...(await serve(app, platform, closeStore)), config, store };
   }
   const pair: RunningApp[] = [];
   try {
     for (let i = 0; i < 2; i++) {
-      pair.push(await serve(await createSampleApp(config, { store, logger: false }), platform));
+      pair.push(await serve(await createSampleApp(config, { store }), platform));
     }
     const proxy = await startRoundRobinProxy(pair.map((one) => one.http));
     let closed: Promise<void> | undefined;
@@ -227,14 +243,16 @@ export function subscribeSessionEvents(
 
 /**
  * Starts any Nest app module (e.g. a test-only app defined in a spec) on a
- * platform, listening on an ephemeral port.
+ * platform, listening on an ephemeral port. Logs and secrets as for
+ * {@link startSampleApp}.
  */
 export async function startTestApp(
   platform: Platform,
   module: unknown,
   afterClose?: () => Promise<void>,
 ): Promise<RunningApp> {
-  const options = { logger: false, abortOnError: false } as const;
+  recordEnvironmentSecrets({ SESSION_SECRET: TEST_SECRET, TOKEN_SECRET: TEST_TOKEN_SECRET });
+  const options = { logger: captureNestLogs(), abortOnError: false } as const;
   const app =
     platform === 'fastify'
       ? await NestFactory.create(module as never, new FastifyAdapter(), options)
@@ -248,6 +266,9 @@ async function serve(
   afterClose?: () => Promise<void>,
 ): Promise<RunningApp> {
   await app.init();
+  fileApps.started++;
+  recordOptionSecrets(app);
+  recordSecretsOnTheWire(app);
   if (platform === 'fastify') await app.getHttpAdapter().getInstance().ready();
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
