@@ -5,7 +5,8 @@ import {
   type ExecutionContext,
   type NestInterceptor,
 } from '@nestjs/common';
-import { from, switchMap, type Observable } from 'rxjs';
+import { from, switchMap, tap, type Observable } from 'rxjs';
+import { withGraphQLErrors } from '../graphql/graphql-error-extensions.js';
 import { SessionContexts } from '../http/session-contexts.js';
 
 /**
@@ -19,13 +20,24 @@ export class RotateSessionInterceptor implements NestInterceptor {
 
   intercept(executionContext: ExecutionContext, next: CallHandler): Observable<unknown> {
     const context = this.contexts.fromExecutionContext(executionContext);
+    if (executionContext.getType<string>() === 'graphql') {
+      // A failed resolver still answers 200 (its error is in the body), so the
+      // status cannot tell success: rotate once the resolver has returned.
+      return from(withGraphQLErrors(() => context.session())).pipe(
+        switchMap(() => next.handle()),
+        tap(() => context.rotateIfSuccessful()),
+      );
+    }
     context.rotateIfSuccessful();
     // Load first, so a store outage answers 503 before the handler runs.
     return from(context.session()).pipe(switchMap(() => next.handle()));
   }
 }
 
-/** Rotates the session ID after the handler succeeds, keeping the data. */
+/**
+ * Rotates the session ID after the handler succeeds, keeping the data. On a
+ * GraphQL resolver: once the resolver has returned without an error.
+ */
 export function RotateSession(): MethodDecorator & ClassDecorator {
   // No metadata: the interceptor marks the request itself, so nothing reads a flag.
   return UseInterceptors(RotateSessionInterceptor);

@@ -6,6 +6,7 @@ import {
   requestHeader,
   type OriginCheckRequest,
 } from '../csrf/origin-check.js';
+import { withGraphQLErrors } from '../graphql/graphql-error-extensions.js';
 import { requestOrigin } from '../http/request-origin.js';
 import { SessionContexts } from '../http/session-contexts.js';
 import { RequestSession } from '../session/request-session.js';
@@ -33,6 +34,8 @@ export type CsrfRequest = OriginCheckRequest;
  * A request with neither Origin nor Fetch Metadata (curl, a server) is
  * judged by its token alone. Refusals are 403 with `reason: "csrf"`.
  * Steps 1 and 2 are `SameOriginGuard`'s too (lib/csrf/origin-check.ts).
+ * On a GraphQL mutation the refusal is a GraphQL error with
+ * `extensions.code: 'FORBIDDEN'` and `reason: 'csrf'`.
  */
 @Injectable()
 export class CsrfGuard implements CanActivate {
@@ -41,9 +44,18 @@ export class CsrfGuard implements CanActivate {
     protected readonly engine: SessionEngine,
   ) {}
 
-  async canActivate(executionContext: ExecutionContext): Promise<boolean> {
+  canActivate(executionContext: ExecutionContext): Promise<boolean> {
+    // A GraphQL client reads `extensions.code` and `reason`, not the HTTP status.
+    if (executionContext.getType<string>() === 'graphql') {
+      return withGraphQLErrors(() => this.activate(executionContext));
+    }
+    return this.activate(executionContext);
+  }
+
+  private async activate(executionContext: ExecutionContext): Promise<boolean> {
     const context = this.contexts.fromExecutionContext(executionContext);
-    const request = executionContext.switchToHttp().getRequest<CsrfRequest>();
+    // The HTTP request itself, or the one a GraphQL operation runs in.
+    const request = SessionContexts.requestOf(executionContext) as CsrfRequest;
     if (isSafeMethod(request)) return true;
     if (!this.isAllowedOrigin(request)) {
       throw csrfRefusal(this.engine, request, 'Cross-origin request refused');

@@ -1,6 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { SessionRequirement } from '../decorators/session-requirement.js';
+import { withGraphQLErrors } from '../graphql/graphql-error-extensions.js';
 import { SessionContexts } from '../http/session-contexts.js';
 import type { SessionApi } from '../session/session.interface.js';
 import type { RequestSession } from '../session/request-session.js';
@@ -13,7 +14,9 @@ import { SessionForbiddenException, SessionUnauthorizedException } from '../sess
  * `revoked`). Reads `@RequireSession()` for roles (403) and freshness (401
  * `reauth_required`), and lets `@AllowAnonymous()` routes through untouched
  * (for a guard registered app-wide). Each check is a protected method to
- * override.
+ * override. Works on GraphQL resolvers too (see `graphqlPlatformRequest`
+ * for the context shapes), where its refusals carry `extensions.code`
+ * (`UNAUTHENTICATED`, `FORBIDDEN`) and `extensions.reason`.
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
@@ -27,6 +30,14 @@ export class SessionGuard implements CanActivate {
 
   canActivate(executionContext: ExecutionContext): boolean | Promise<boolean> {
     if (this.requirementOf(executionContext)?.anonymous) return true;
+    // A GraphQL client reads `extensions.code` and `reason`, not the HTTP status.
+    if (executionContext.getType<string>() === 'graphql') {
+      return withGraphQLErrors(() => this.activate(executionContext));
+    }
+    return this.activate(executionContext);
+  }
+
+  private activate(executionContext: ExecutionContext): boolean | Promise<boolean> {
     const context = this.contexts.fromExecutionContext(executionContext);
     const session = context.sessionOrPromise();
     // Synchronous when the session is at hand (no cookie, or loaded already): no extra promise.

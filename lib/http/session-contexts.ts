@@ -1,5 +1,9 @@
 import { Injectable, type ExecutionContext } from '@nestjs/common';
 import type { HttpAdapterHost } from '@nestjs/core';
+import {
+  graphqlPlatformRequest,
+  type GraphQLPlatformRequest,
+} from '../graphql/graphql-platform-request.js';
 import { SessionEngine } from '../session/session.engine.js';
 import { ExpressBinding } from './express.binding.js';
 import { FastifyBinding } from './fastify.binding.js';
@@ -17,12 +21,17 @@ interface ContextHolder extends PlatformRequest {
   [SESSION_CONTEXTS]?: SessionContexts;
 }
 
-function requireHttp(executionContext: ExecutionContext): void {
-  if (executionContext.getType() !== 'http') {
-    throw new Error(
-      `Sessions are available in HTTP requests only, not in '${executionContext.getType()}' contexts.`,
-    );
-  }
+/**
+ * The HTTP request and response behind an execution context that is not
+ * 'http' itself but runs inside an HTTP request: a GraphQL operation (its
+ * context object carries them). Off the hot path: HTTP contexts never get here.
+ */
+function platformRequestOf(executionContext: ExecutionContext): GraphQLPlatformRequest {
+  const type = executionContext.getType<string>();
+  if (type === 'graphql') return graphqlPlatformRequest(executionContext);
+  throw new Error(
+    `Sessions are available in HTTP requests and GraphQL operations only, not in '${type}' contexts.`,
+  );
 }
 
 const NOT_BOUND =
@@ -63,15 +72,30 @@ export class SessionContexts {
   }
 
   /**
-   * The session context of an HTTP execution context, for code that has no
+   * The session context of an HTTP or GraphQL execution context, for code that has no
    * injector at hand (`@Session()`): found through the app's requests.
    */
   static fromAnyExecutionContext(executionContext: ExecutionContext): SessionRequestContext {
-    requireHttp(executionContext);
+    if (executionContext.getType() !== 'http') {
+      const { request, response } = platformRequestOf(executionContext);
+      const contexts = (request as ContextHolder)[SESSION_CONTEXTS];
+      if (!contexts) throw new Error(NOT_BOUND);
+      return contexts.forRequest(request, response);
+    }
     const request = executionContext.getArgByIndex<ContextHolder>(0);
     const contexts = request[SESSION_CONTEXTS];
     if (!contexts) throw new Error(NOT_BOUND);
     return contexts.forRequest(request, executionContext.getArgByIndex<unknown>(1));
+  }
+
+  /**
+   * The platform request of an HTTP context, or of the HTTP request a
+   * GraphQL operation runs in (for the guards that read headers).
+   */
+  static requestOf(executionContext: ExecutionContext): PlatformRequest {
+    return executionContext.getType() === 'http'
+      ? executionContext.getArgByIndex<PlatformRequest>(0)
+      : platformRequestOf(executionContext).request;
   }
 
   /** The request's session context if something created it already (never creates one). */
@@ -80,7 +104,10 @@ export class SessionContexts {
   }
 
   fromExecutionContext(executionContext: ExecutionContext): SessionRequestContext {
-    requireHttp(executionContext);
+    if (executionContext.getType() !== 'http') {
+      const { request, response } = platformRequestOf(executionContext);
+      return this.forRequest(request, response);
+    }
     // (request, response) are the first two arguments of an HTTP context; reading them
     // directly avoids switchToHttp(), which builds new accessor closures on every call.
     return this.forRequest(
