@@ -88,7 +88,7 @@ describe('SessionContexts.fromAnyExecutionContext', () => {
     const host = new ExecutionContextHost([{ headers: {} }, {}]);
     host.setType('rpc');
     expect(() => SessionContexts.fromAnyExecutionContext(host)).toThrow(
-      "Sessions are available in HTTP requests only, not in 'rpc' contexts.",
+      "Sessions are available in HTTP requests and GraphQL operations only, not in 'rpc' contexts.",
     );
   });
 
