@@ -1,156 +1,62 @@
+import { Module, type DynamicModule } from '@nestjs/common';
 import {
-  Inject,
-  Logger,
-  Module,
-  type MiddlewareConsumer,
-  type NestModule,
-  type OnApplicationShutdown,
-  type OnModuleInit,
-} from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import { RotateSessionInterceptor } from './decorators/rotate-session.decorator.js';
-import { SessionEventLogger } from './events/session-event-logger.js';
-import { SessionEvents } from './events/session-events.js';
-import { AccessTokenGuard } from './guards/access-token.guard.js';
-import { SessionStoreHealthIndicator } from './health/session-store.health-indicator.js';
-import { SessionMetrics } from './metrics/session-metrics.js';
-import { CsrfGuard } from './guards/csrf.guard.js';
-import { SameOriginGuard } from './guards/same-origin.guard.js';
-import { SessionGuard } from './guards/session.guard.js';
-import { SessionContexts } from './http/session-contexts.js';
-import { SessionEngine } from './session/session.engine.js';
-import { RESOLVED_SESSION_OPTIONS } from './session.constants.js';
-import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
-import { resolveSessionOptions, type ResolvedSessionOptions } from './session.options.js';
-import { SessionService } from './session.service.js';
-import { MemoryStore } from './stores/memory.store.js';
-import { SessionStore } from './stores/session-store.interface.js';
-import { TokenService } from './tokens/token.service.js';
-
-let warnedMemoryStoreInProduction = false;
-
-/**
- * The options with the store the SessionStore provider gave (the configured
- * one, unless a test overrode the provider); the expiry sweep follows what
- * that store can do.
- */
-function withStore(options: ResolvedSessionOptions, store: SessionStore): ResolvedSessionOptions {
-  if (store === options.store) return options;
-  return {
-    ...options,
-    store,
-    expirySweepMs: store.claimExpired ? options.expirySweepMs : undefined,
-  };
-}
+  publicSessionProviders,
+  SESSION_PUBLIC_PROVIDERS,
+  SessionCoreModule,
+} from './session-core.module.js';
+import {
+  ConfigurableSessionModule,
+  type SESSION_ASYNC_OPTIONS_TYPE,
+  type SESSION_OPTIONS_TYPE,
+} from './session.module-definition.js';
 
 /**
  * Server-side sessions for the whole app: `SessionModule.forRoot(options)` or
  * `SessionModule.forRootAsync({ imports, inject, useFactory })` (or `useClass` /
  * `useExisting` with a `SessionOptionsFactory`). Options are
  * validated when the app is created, for both.
+ *
+ * Global by default. With `isGlobal: false`, the providers (SessionService,
+ * the guards, TokenService, …) are visible where `forRoot()` is imported, and
+ * a feature module imports `SessionModule.forFeature()` for the same
+ * instances.
  */
-@Module({
-  providers: [
-    {
-      provide: RESOLVED_SESSION_OPTIONS,
-      inject: [SESSION_MODULE_OPTIONS],
-      useFactory: resolveSessionOptions,
-    },
-    { provide: SessionEvents, useFactory: () => new SessionEvents() },
-    {
-      provide: SessionStore,
-      inject: [RESOLVED_SESSION_OPTIONS],
-      useFactory: (options: ResolvedSessionOptions) => options.store,
-    },
-    {
-      // The engine uses the SessionStore provider, not `options.store`, so
-      // `Test.createTestingModule(...).overrideProvider(SessionStore)` reaches it.
-      provide: SessionEngine,
-      inject: [RESOLVED_SESSION_OPTIONS, SessionEvents, SessionStore],
-      useFactory: (options: ResolvedSessionOptions, events: SessionEvents, store: SessionStore) =>
-        new SessionEngine(withStore(options, store), events),
-    },
-    SessionContexts,
-    SessionService,
-    SessionGuard,
-    CsrfGuard,
-    SameOriginGuard,
-    RotateSessionInterceptor,
-    // Always provided (forRootAsync options are known only at runtime): TokenService throws on use without `tokens`.
-    TokenService,
-    AccessTokenGuard,
-    SessionStoreHealthIndicator,
-  ],
-  exports: [
-    CsrfGuard,
-    SameOriginGuard,
-    SessionService,
-    SessionContexts,
-    SessionEngine,
-    SessionStore,
-    SessionGuard,
-    RotateSessionInterceptor,
-    TokenService,
-    AccessTokenGuard,
-    SessionStoreHealthIndicator,
-  ],
-})
-export class SessionModule
-  extends ConfigurableSessionModule
-  implements NestModule, OnModuleInit, OnApplicationShutdown
-{
-  constructor(
-    private readonly contexts: SessionContexts,
-    private readonly adapterHost: HttpAdapterHost,
-    private readonly events: SessionEvents,
-    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
-    private readonly engine: SessionEngine,
-  ) {
-    super();
+@Module({})
+export class SessionModule extends ConfigurableSessionModule {
+  static override forRoot(options: typeof SESSION_OPTIONS_TYPE): DynamicModule {
+    return SessionModule.aroundCore(super.forRoot(options));
   }
 
-  private metrics?: SessionMetrics;
-  private eventLogger?: SessionEventLogger;
-
-  /** Runs while the app initializes, before routes exist: the moment to hook into the platform. */
-  configure(_consumer: MiddlewareConsumer): void {
-    this.contexts.install(this.adapterHost);
+  static override forRootAsync(options: typeof SESSION_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return SessionModule.aroundCore(super.forRootAsync(options));
   }
 
-  onModuleInit(): void {
-    if (this.options.metrics) {
-      const metrics = new SessionMetrics(this.options.metrics, this.engine.store);
-      metrics.observe(this.events.events$);
-      this.engine.outage.onCall = (operation, seconds) =>
-        metrics.storeOperation(operation, seconds);
-      this.metrics = metrics;
-    }
-    if (this.options.logging) {
-      this.eventLogger = new SessionEventLogger(this.options.logging);
-      this.eventLogger.observe(this.events.events$);
-    }
-    // After metrics and the log subscribed: a first sweep's `expired` events are counted.
-    this.engine.sweeper?.start();
-    if (
-      this.engine.store instanceof MemoryStore &&
-      process.env.NODE_ENV === 'production' &&
-      !warnedMemoryStoreInProduction
-    ) {
-      warnedMemoryStoreInProduction = true;
-      new Logger('SessionModule').warn(
-        'MemoryStore in production: sessions live in this process only, are lost on restart and ' +
-          'are not shared between instances. Use RedisStore.',
-      );
-    }
+  /**
+   * The app's SessionService, guards and TokenService for a feature module,
+   * when `forRoot()` / `forRootAsync()` was given `isGlobal: false`; the same
+   * instances as the root's (one engine, one store per app). Harmless when the
+   * module is global.
+   */
+  static forFeature(): DynamicModule {
+    return {
+      module: SessionModule,
+      providers: publicSessionProviders(),
+      exports: [...SESSION_PUBLIC_PROVIDERS],
+    };
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.engine.sweeper?.stop();
-    this.metrics?.close();
-    this.eventLogger?.close();
-    this.events.complete();
-    await this.engine.store.close?.();
-    // A store the SessionStore provider was overridden over is still the module's to close.
-    if (this.options.store !== this.engine.store) await this.options.store.close?.();
+  /**
+   * Nest's ConfigurableModuleBuilder puts the options provider (and the
+   * `imports` an async factory needs) in the module it builds; they move to
+   * the core, which holds the engine, and this module only re-exports.
+   */
+  private static aroundCore(definition: DynamicModule): DynamicModule {
+    return {
+      module: SessionModule,
+      global: definition.global,
+      imports: [SessionCoreModule.withOptions(definition)],
+      providers: publicSessionProviders(),
+      exports: [...SESSION_PUBLIC_PROVIDERS],
+    };
   }
 }
