@@ -1,5 +1,5 @@
 import { Subject, type Observable } from 'rxjs';
-import type { EventOrigin } from './event-origin.js';
+import { boundedUserAgent, type EventOrigin } from './event-origin.js';
 import type { SessionEvent } from './session-event.js';
 
 /** Omit, member by member: a plain Omit of a union would lose which `reason` goes with which `type`. */
@@ -7,9 +7,6 @@ type Unstamped<E> = E extends unknown ? Omit<E, 'at' | 'ip' | 'userAgent'> : nev
 
 /** An event as its emitter gives it: `at`, and `ip`/`userAgent` from its origin, are stamped here. */
 export type SessionEventInput = Unstamped<SessionEvent>;
-
-/** A hostile User-Agent may be as long as the header limit allows: listeners (logs) get a bounded one. */
-const MAX_USER_AGENT = 256;
 
 /** The module's event bus; `emit` costs next to nothing while nobody listens. */
 export class SessionEvents {
@@ -28,10 +25,8 @@ export class SessionEvents {
     const stamped = { ...event, at: Date.now() } as SessionEvent;
     if (origin) {
       stamped.ip = origin.clientAddress();
-      const agent = origin.userAgent;
-      if (typeof agent === 'string' && agent !== '') {
-        stamped.userAgent = agent.length > MAX_USER_AGENT ? agent.slice(0, MAX_USER_AGENT) : agent;
-      }
+      const agent = boundedUserAgent(origin);
+      if (agent !== undefined) stamped.userAgent = agent;
     }
     this.subject.next(stamped);
   }

@@ -1,4 +1,4 @@
-import type { EventOrigin } from '../events/event-origin.js';
+import { boundedUserAgent, type EventOrigin } from '../events/event-origin.js';
 
 /** Who logged in from where, as a session keeps it (see LOGIN_CLIENT_KEY). */
 export interface LoginClient {
@@ -6,14 +6,11 @@ export interface LoginClient {
   ip?: string;
 }
 
-/** A User-Agent may be as long as the header limit allows: a session keeps a bounded one. */
-const MAX_USER_AGENT = 256;
-
 /** The log-in request's client: its address (as the module computes it) and User-Agent. */
 export function loginClient(origin: EventOrigin): LoginClient {
   const client: LoginClient = { ip: origin.clientAddress() };
-  const agent = origin.userAgent;
-  if (typeof agent === 'string' && agent !== '') client.userAgent = agent.slice(0, MAX_USER_AGENT);
+  const agent = boundedUserAgent(origin);
+  if (agent !== undefined) client.userAgent = agent;
   return client;
 }
 
