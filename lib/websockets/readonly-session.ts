@@ -1,6 +1,6 @@
 import type { RequestSession } from '../session/request-session.js';
 import type { SessionTiming } from '../session/session-timing.js';
-import type { SessionEndReason } from '../session/session.interface.js';
+import type { SessionApi, SessionEndReason } from '../session/session.interface.js';
 import type { SessionRecord } from '../stores/session-record.js';
 
 /**
@@ -10,18 +10,20 @@ import type { SessionRecord } from '../stores/session-record.js';
  * `logIn()` or `destroy()`: nothing loaded this way is ever written (no
  * touch, no cookie), so it never extends the session's idle timeout.
  */
-export interface ReadonlySession<TData extends object = Record<string, unknown>> {
-  /** True while a user is logged in and the session has not ended. */
-  readonly isAuthenticated: boolean;
-  /** Why there is no live session (`undefined` while there is one). */
-  readonly endReason: SessionEndReason | undefined;
-  /** Opaque public name of the session, as in `SessionService.listForUser()`. */
-  readonly handle: string | undefined;
-  readonly userId: string | undefined;
-  readonly roles: readonly string[];
-  readonly createdAt: Date;
-  readonly lastSeenAt: Date;
-  readonly authenticatedAt: Date | undefined;
+export interface ReadonlySession<TData extends object = Record<string, unknown>> extends Pick<
+  SessionApi<TData>,
+  | 'isAuthenticated'
+  | 'endReason'
+  | 'handle'
+  | 'userId'
+  | 'roles'
+  | 'createdAt'
+  | 'lastSeenAt'
+  | 'authenticatedAt'
+  | 'get'
+  | 'has'
+  | 'keys'
+> {
   /** When the session ends unless an HTTP request is active on it first. */
   readonly expiresAt: Date;
   /**
@@ -29,10 +31,6 @@ export interface ReadonlySession<TData extends object = Record<string, unknown>>
    * client): seconds it must wait. A session-requiring handler refuses it.
    */
   readonly guessingRetryAfter: number | undefined;
-  /** A top-level data key, as loaded (module keys are hidden). */
-  get<K extends keyof TData & string>(key: K): TData[K] | undefined;
-  has(key: keyof TData & string): boolean;
-  keys(): string[];
 }
 
 /** The store's view of a session, as a re-check through `peek` answers it (metadata, no data). */
