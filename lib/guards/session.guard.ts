@@ -7,6 +7,7 @@ import type { SessionApi } from '../session/session.interface.js';
 import type { RequestSession } from '../session/request-session.js';
 import { REQUIRE_SESSION_METADATA } from '../session.constants.js';
 import { SessionForbiddenException, SessionUnauthorizedException } from '../session.exceptions.js';
+import { assertSocketSession, socketSessionOf } from '../websockets/socket-session-check.js';
 
 /**
  * Lets a request through only with a live, authenticated session; otherwise
@@ -16,7 +17,9 @@ import { SessionForbiddenException, SessionUnauthorizedException } from '../sess
  * (for a guard registered app-wide). Each check is a protected method to
  * override. Works on GraphQL resolvers too (see `graphqlPlatformRequest`
  * for the context shapes), where its refusals carry `extensions.code`
- * (`UNAUTHENTICATED`, `FORBIDDEN`) and `extensions.reason`.
+ * (`UNAUTHENTICATED`, `FORBIDDEN`) and `extensions.reason`, and on gateway messages
+ * (`@RequireSession()` in a gateway), where it checks the socket's session as
+ * WsSessionGuard does.
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
@@ -29,10 +32,17 @@ export class SessionGuard implements CanActivate {
   ) {}
 
   canActivate(executionContext: ExecutionContext): boolean | Promise<boolean> {
-    if (this.requirementOf(executionContext)?.anonymous) return true;
+    const requirement = this.requirementOf(executionContext);
+    if (requirement?.anonymous) return true;
+    const type = executionContext.getType<string>();
+    if (type === 'http') return this.activate(executionContext);
     // A GraphQL client reads `extensions.code` and `reason`, not the HTTP status.
-    if (executionContext.getType<string>() === 'graphql') {
-      return withGraphQLErrors(() => this.activate(executionContext));
+    if (type === 'graphql') return withGraphQLErrors(() => this.activate(executionContext));
+    // `@RequireSession()` on a gateway message: the socket's session, as WsSessionGuard checks it.
+    if (type === 'ws') {
+      return socketSessionOf(executionContext)
+        .then((session) => assertSocketSession(session, requirement))
+        .then(() => true);
     }
     return this.activate(executionContext);
   }

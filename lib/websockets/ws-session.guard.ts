@@ -3,9 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { SessionRequirement } from '../decorators/session-requirement.js';
 import { REQUIRE_SESSION_METADATA } from '../session.constants.js';
 import type { ReadonlySession } from './readonly-session.js';
-import { SocketClient } from './socket-client.js';
-import { socketSessionSlot } from './socket-session-slot.js';
-import { wsRefusal } from './ws-exception.js';
+import { assertSocketSession, socketSessionOf } from './socket-session-check.js';
 
 /**
  * `SessionGuard` for gateway message handlers (@nestjs/platform-ws and
@@ -14,8 +12,9 @@ import { wsRefusal } from './ws-exception.js';
  * the handshake and the re-checks keep current. Otherwise throws a
  * `WsException` whose error is `{ status: 'error', reason, message }`
  * (`no_session`, `idle_timeout`, `absolute_timeout`, `revoked`,
- * `too_many_invalid_sessions`, or `forbidden` when `@RequireSession({ roles })`
- * names roles the session lacks), which Nest's filter sends as the
+ * `too_many_invalid_sessions`, `forbidden` when `@RequireSession({ roles })`
+ * names roles the session lacks, `reauth_required` when the log-in is older
+ * than its `freshWithin`), which Nest's filter sends as the
  * `exception` event. No store call: the re-checks already made it.
  */
 @Injectable()
@@ -28,11 +27,7 @@ export class WsSessionGuard implements CanActivate {
         `WsSessionGuard guards gateway handlers, not '${executionContext.getType()}' contexts`,
       );
     }
-    const client = executionContext.getArgByIndex<unknown>(0);
-    const slot = SocketClient.of(client) && socketSessionSlot(client as object);
-    // A handshake load that failed refused the socket already; its messages find no session.
-    const session = await Promise.resolve(slot).catch(() => undefined);
-    await this.check(session, executionContext);
+    await this.check(await socketSessionOf(executionContext), executionContext);
     return true;
   }
 
@@ -41,19 +36,10 @@ export class WsSessionGuard implements CanActivate {
     session: ReadonlySession | undefined,
     executionContext: ExecutionContext,
   ): Promise<void> {
-    if (session?.guessingRetryAfter !== undefined) {
-      throw await wsRefusal('too_many_invalid_sessions', 'Too many invalid session cookies');
-    }
-    if (!session?.isAuthenticated) {
-      throw await wsRefusal(session?.endReason ?? 'no_session', 'A live session is required');
-    }
     const requirement = this.reflector.getAllAndOverride<SessionRequirement | undefined>(
       REQUIRE_SESSION_METADATA,
       [executionContext.getHandler(), executionContext.getClass()],
     );
-    const roles = requirement?.roles ?? [];
-    if (roles.length > 0 && !roles.some((role) => session.roles.includes(role))) {
-      throw await wsRefusal('forbidden', 'The session lacks the role this message requires');
-    }
+    await assertSocketSession(session, requirement);
   }
 }

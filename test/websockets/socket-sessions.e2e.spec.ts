@@ -4,6 +4,7 @@ import { Body, Controller, HttpCode, Module, Post, UseGuards } from '@nestjs/com
 import { SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import request from 'supertest';
+import { RequireSession } from '../../lib/decorators/require-session.decorator.js';
 import { Session } from '../../lib/decorators/session.decorator.js';
 import { SessionModule } from '../../lib/session.module.js';
 import { SessionService } from '../../lib/session.service.js';
@@ -40,6 +41,8 @@ import { startSocketApp, type RunningSocketApp, type SocketPlatform } from './ws
 
 const SECRET = 'websocket-spec-secret-0123456789-abcdefgh';
 const IDLE_MS = 1500;
+/** The freshness the guarded `transfer` message asks of a log-in. */
+const FRESH_WITHIN_MS = 300;
 /** The promise: a socket whose session ended is closed within this long. */
 const CLOSE_WITHIN_MS = 2000;
 
@@ -83,6 +86,16 @@ class IoSessionGateway implements OnGatewayConnection {
   whoami(@Session() session: ReadonlySession) {
     return { event: 'whoami', data: { userId: session.userId, roles: session.roles } };
   }
+
+  /**
+   * Needs a log-in of the last FRESH_WITHIN_MS, as `@RequireSession({ freshWithin })`
+   * on HTTP; its SessionGuard checks the socket's session (no WsSessionGuard here).
+   */
+  @RequireSession({ freshWithin: FRESH_WITHIN_MS })
+  @SubscribeMessage('transfer')
+  transfer() {
+    return { event: 'transfer', data: { ok: true } };
+  }
 }
 
 /** A namespace whose gateway attaches no session: WsSessionGuard refuses its messages. */
@@ -92,6 +105,12 @@ class IoOpenGateway {
   @SubscribeMessage('whoami')
   whoami(@Session() session: ReadonlySession) {
     return { event: 'whoami', data: { userId: session.userId } };
+  }
+
+  @RequireSession()
+  @SubscribeMessage('transfer')
+  transfer() {
+    return { event: 'transfer', data: { ok: true } };
   }
 }
 
@@ -241,6 +260,25 @@ describe.each(PLATFORMS)('WsSessionGuard (%s, socket.io)', (platform) => {
     const probe = openSocketIo(app.http, undefined, '/open');
     probe.send('whoami');
     expect(await probe.next('exception')).toMatchObject({ status: 'error', reason: 'no_session' });
+  });
+
+  it('@RequireSession() alone refuses a message of a socket without a session', async () => {
+    const probe = openSocketIo(app.http, undefined, '/open');
+    probe.send('transfer');
+    expect(await probe.next('exception')).toMatchObject({ status: 'error', reason: 'no_session' });
+  });
+
+  it('@RequireSession({ freshWithin }): a message needs a recent log-in (reauth_required after)', async () => {
+    const probe = openSocketIo(app.http, await logIn(app, 'frank'));
+    await probe.next('session');
+    probe.send('transfer');
+    expect(await probe.next('transfer')).toEqual({ ok: true });
+    await sleep(FRESH_WITHIN_MS + 150);
+    probe.send('transfer');
+    expect(await probe.next('exception')).toMatchObject({
+      status: 'error',
+      reason: 'reauth_required',
+    });
   });
 });
 
