@@ -43,12 +43,18 @@ export const RACE_TRIALS = 50;
 
 /**
  * Scenario 5 (six parallel renewals of one session): how many of its trials
- * may have one request answered 401 `no_session` while the session lives on.
- * An open bug, not understood yet: about one request in 300 on Cluster and
- * on two instances (seen in full CI runs, never with the file alone), not a
- * security one (exactly one live session is still asserted in every trial,
- * and revocation by handle still ends it). The bound fails the test if it
- * becomes common; a warning in the test output counts the trials it hit.
+ * may have one request answered 401 `no_session` while the session lives on,
+ * for no reason the test can name. Seen about once per full CI run on Cluster
+ * and on two instances, never with the file alone, and never understood: not
+ * a security matter (exactly one live session is still asserted in every
+ * trial, and revocation by handle still ends it).
+ *
+ * A refusal whose request took longer than the renewal grace is not counted
+ * here: the six are sent together, so such a request may have been loaded
+ * after the winner's forward stopped being readable, which is the design (a
+ * stalled process, e.g. a long garbage-collection pause late in a full run).
+ * Only refusals answered within the grace count, and a warning prints each
+ * refusal with its time, so a CI log tells which kind it saw.
  */
 export const SPURIOUS_RENEWAL_LOGOUTS = 2;
 /**
@@ -629,17 +635,26 @@ export function describeRaceScenarios(suite: RaceSuite): void {
     it(
       '5. renewal due: 6 parallel GET /me with one cookie leave exactly one live session',
       async () => {
-        // Known open bug (see the note in SPURIOUS_RENEWAL_LOGOUTS): now and then one of the
-        // six parallel requests is answered 401 no_session although the session lives on.
+        // See SPURIOUS_RENEWAL_LOGOUTS: now and then one of the six parallel requests is
+        // answered 401 no_session although the session lives on.
         let spurious = 0;
+        const answeredAfterMs = new WeakMap<Response, number>();
+        const refusalTimes: string[] = [];
         await trials(suite, ctx, async (t) => {
           const [c, other] = await Promise.all([t.logIn('login C'), t.logIn('second login D')]);
           const due = Date.now() + RENEWAL_DUE_AFTER_MS;
           const own = await t.list('C GET /sessions', c);
           const handle = own.entries.find((e) => e.current)?.handle;
           await sleep(due - Date.now());
+          const sentAt = performance.now();
           const answers = await inParallel(
-            ...[1, 2, 3, 4, 5, 6].map((k) => () => t.send(`GET /me ${k}`, 'get', '/me', c)),
+            ...[1, 2, 3, 4, 5, 6].map(
+              (k) => () =>
+                t.send(`GET /me ${k}`, 'get', '/me', c).then((res) => {
+                  answeredAfterMs.set(res, performance.now() - sentAt);
+                  return res;
+                }),
+            ),
           );
           const cookies = [c, ...answers.flatMap((r) => t.cookiesOf(r))];
           const listing = await t.list('D GET /sessions', other);
@@ -657,10 +672,15 @@ export function describeRaceScenarios(suite: RaceSuite): void {
               : 'nothing to revoke';
           // At most one spurious 401 no_session per trial is counted (bounded below), not failed:
           // every other fact, the one live session above all, is asserted as ever.
-          const refused = answers.filter(
+          const refusals = answers.filter(
             (r) => r.status === 401 && r.body?.reason === 'no_session',
-          ).length;
-          if (refused === 1) spurious++;
+          );
+          const refused = refusals.length;
+          for (const r of refusals) {
+            const ms = Math.round(answeredAfterMs.get(r)!);
+            refusalTimes.push(`${ms} ms`);
+            if (refused === 1 && ms < ROTATION_GRACE_MS) spurious++;
+          }
           t.verdict(
             {
               handleListed: own.status === 200 && handle !== undefined,
@@ -680,8 +700,11 @@ export function describeRaceScenarios(suite: RaceSuite): void {
             },
           );
         });
-        if (spurious > 0) {
-          console.warn(`[races] scenario 5: ${spurious} trial(s) with one spurious 401 no_session`);
+        if (refusalTimes.length > 0) {
+          console.warn(
+            `[races] scenario 5: 401 no_session answered after ${refusalTimes.join(', ')} ` +
+              `(grace ${ROTATION_GRACE_MS} ms; ${spurious} within it)`,
+          );
         }
         expect({ spuriousLogouts: Math.min(spurious, SPURIOUS_RENEWAL_LOGOUTS + 1) }).toEqual({
           spuriousLogouts: Math.min(spurious, SPURIOUS_RENEWAL_LOGOUTS),
