@@ -174,7 +174,8 @@ export class TokenService {
       secure,
       sameSite: 'strict',
       path,
-      maxAge: Math.floor(Math.min(tokens.refreshTtlMs, tokens.refreshIdleMs) / 1000),
+      // Rounded up: the cookie never dies before the family could (the store decides the end).
+      maxAge: Math.ceil(Math.min(tokens.refreshTtlMs, tokens.refreshIdleMs) / 1000),
     });
   }
 

@@ -254,4 +254,10 @@ describe('TokenService: refresh-token families', () => {
     const secure = setup({ refreshCookie: { secure: true } }).tokens;
     expect(secure.refreshCookie(pair.refreshToken)).toMatch(/^__Secure-refresh_token=.*Secure/);
   });
+
+  it("the refresh cookie's Max-Age rounds up: it never dies before the family's idle end", async () => {
+    const { tokens } = setup({ refreshIdle: 1500 });
+    const pair = await tokens.logIn({ userId: 'alice' });
+    expect(tokens.refreshCookie(pair.refreshToken)).toContain('Max-Age=2;');
+  });
 });
