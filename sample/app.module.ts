@@ -12,6 +12,7 @@ import { AdminSessionsController } from './admin-sessions.controller.js';
 import { AppController } from './app.controller.js';
 import { AppPageController } from './app-page.controller.js';
 import { AuthController } from './auth.controller.js';
+import { GraphQLSampleModule } from './graphql.module.js';
 import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { PrefsController } from './prefs.controller.js';
@@ -61,6 +62,8 @@ export class AppModule {
         TerminusModule.forRoot(),
         // The WebSocket gateway at /ws (sample-app.ts gives the app the ws adapter).
         SampleWsModule,
+        // POST /graphql: Apollo on Express, Mercurius on Fastify (the driver is loaded here, by platform).
+        GraphQLSampleModule.forPlatform(config.platform),
         SessionModule.forRoot({
           secret: config.secrets,
           // The module closes whichever store it is given on app shutdown, this one included.

@@ -1,7 +1,7 @@
 import { UseGuards } from '@nestjs/common';
 import { Args, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { GraphQLError } from 'graphql';
-import { Session, SessionGuard } from '../lib/index.js';
+import { SameOriginGuard, Session, SessionGuard } from '../lib/index.js';
 import { GraphQLUser } from './graphql.user.model.js';
 import { UsersService } from './users.service.js';
 
@@ -10,10 +10,11 @@ import { UsersService } from './users.service.js';
  * the REST routes: a cookie from `POST /auth/login` works for `me` here, and
  * the other way round.
  *
- * No SameOriginGuard on `login` (the REST route's login-CSRF defence): a
+ * `login` has the REST route's login-CSRF defence, `SameOriginGuard`: a
  * cross-site HTML form cannot post JSON, and both servers refuse the other
  * bodies a form can send (Apollo's `csrfPrevention`, Mercurius's content
- * types), so a GraphQL log-in cannot be forged by a form.
+ * types), but the guard does not depend on each server's rules (a
+ * cross-site log-in is `FORBIDDEN`, `reason: "csrf"`).
  */
 @Resolver(() => GraphQLUser)
 export class GraphQLAuthResolver {
@@ -27,6 +28,7 @@ export class GraphQLAuthResolver {
   }
 
   @Mutation(() => GraphQLUser)
+  @UseGuards(SameOriginGuard)
   async login(
     @Args('username') username: string,
     @Args('password') password: string,

@@ -1,4 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
+import { graphqlSession } from '../graphql/graphql-session.js';
 import { SessionContexts } from '../http/session-contexts.js';
 import type { ReadonlySession } from '../websockets/readonly-session.js';
 import { sessionOfWsContext } from '../websockets/ws-context-session.js';
@@ -28,9 +29,12 @@ export function getSession<
   executionContext: ExecutionContext,
 ): Promise<TContext extends 'ws' ? ReadonlySession<TData> : Session<TData>>;
 export function getSession(executionContext: ExecutionContext): Promise<Session | ReadonlySession> {
-  if (executionContext.getType() === 'ws') {
+  const type = executionContext.getType<string>();
+  if (type === 'ws') {
     return Promise.resolve(sessionOfWsContext(executionContext));
   }
+  // As `@Session()`: a failed load is a GraphQL error with `extensions.code` and `reason`.
+  if (type === 'graphql') return Promise.resolve(graphqlSession(executionContext) as Session);
   const session = SessionContexts.fromAnyExecutionContext(executionContext).sessionOrPromise();
   return Promise.resolve(session as Session);
 }

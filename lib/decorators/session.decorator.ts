@@ -1,4 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { graphqlSession } from '../graphql/graphql-session.js';
 import { SessionContexts } from '../http/session-contexts.js';
 import type { SessionApi } from '../session/session.interface.js';
 import type { ReadonlySession } from '../websockets/readonly-session.js';
@@ -13,6 +14,10 @@ import { sessionOfWsContext } from '../websockets/ws-context-session.js';
  * needed (no cookie, or a guard loaded it already), and a promise otherwise,
  * which Nest settles before the handler runs.
  *
+ * In a GraphQL resolver it is the session of the HTTP request the operation
+ * came in; a failure to load it (a store outage) is a GraphQL error with
+ * `extensions.code` and `reason`, as a guard's refusal is.
+ *
  * In a WebSocket gateway's message handler (`'ws'` context) it is the
  * socket's {@link ReadonlySession}, loaded at the handshake by
  * `SocketSessions.attach()`: `@Session() session: ReadonlySession`.
@@ -24,10 +29,13 @@ export const Session: () => ParameterDecorator = createParamDecorator(
   (
     _data: unknown,
     executionContext: ExecutionContext,
-  ): SessionApi | ReadonlySession | Promise<SessionApi | ReadonlySession> =>
-    executionContext.getType() === 'ws'
-      ? sessionOfWsContext(executionContext)
-      : SessionContexts.fromAnyExecutionContext(executionContext).sessionOrPromise(),
+  ): SessionApi | ReadonlySession | Promise<SessionApi | ReadonlySession> => {
+    const type = executionContext.getType<string>();
+    if (type === 'ws') return sessionOfWsContext(executionContext);
+    // A load that fails in a resolver (store outage: 503) reaches the client as `extensions.code` and `reason`.
+    if (type === 'graphql') return graphqlSession(executionContext);
+    return SessionContexts.fromAnyExecutionContext(executionContext).sessionOrPromise();
+  },
 );
 
 /** The per-request session (same name as the decorator, as in `@Session() session: Session`). */

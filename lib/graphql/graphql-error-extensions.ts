@@ -1,4 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
+import { SessionGraphQLError } from './session-graphql-error.js';
 
 /**
  * GraphQL error codes for the statuses this module answers with: the first
@@ -13,36 +14,24 @@ const CODES: Partial<Record<number, string>> = {
   [HttpStatus.SERVICE_UNAVAILABLE]: 'SERVICE_UNAVAILABLE',
 };
 
-/** What graphql-js copies into a resolver error's `extensions` from the error thrown. */
-interface WithExtensions {
-  extensions?: Record<string, unknown>;
-}
-
 /**
- * Gives a session exception the `extensions` a GraphQL client reads:
- * `{ code: 'UNAUTHENTICATED' | 'FORBIDDEN' | ..., reason }`. graphql-js
- * takes a resolver error's `extensions` from the error thrown, so this works
- * on every driver without configuring its error formatter: Mercurius sends
- * them as they are, and `@nestjs/apollo` keeps them next to its own `code`
- * (the same for 401 and 403). Errors without a status code pass unchanged.
+ * A session exception as a GraphQL operation throws it: a
+ * {@link SessionGraphQLError} with the `extensions` a GraphQL client reads,
+ * `{ code: 'UNAUTHENTICATED' | 'FORBIDDEN' | 'SERVICE_UNAVAILABLE' | ..., reason }`,
+ * the same on Apollo and Mercurius. Errors without one of these statuses
+ * pass unchanged.
  */
-export function withGraphQLExtensions(error: unknown): unknown {
+export function asGraphQLError(error: unknown): unknown {
   if (!(error instanceof HttpException)) return error;
   const code = CODES[error.getStatus()];
-  if (!code) return error;
-  const body = error.getResponse();
-  const reason =
-    typeof body === 'object' && body !== null ? (body as { reason?: unknown }).reason : undefined;
-  const target = error as HttpException & WithExtensions;
-  target.extensions = { ...target.extensions, code, ...(reason === undefined ? {} : { reason }) };
-  return error;
+  return code ? new SessionGraphQLError(error, code) : error;
 }
 
 /**
- * Runs a guard's or interceptor's check for a GraphQL operation, giving the
- * exception it ends with (thrown, or a rejected promise) its GraphQL
- * `extensions`. Only GraphQL operations pay for this: HTTP requests call the
- * check directly.
+ * Runs a guard's, interceptor's or decorator's step of a GraphQL operation,
+ * turning the session exception it ends with (thrown, or a rejected
+ * promise) into its {@link asGraphQLError}. Only GraphQL operations pay for
+ * this: HTTP requests call the step directly.
  */
 export function withGraphQLErrors<T>(check: () => Promise<T>): Promise<T>;
 export function withGraphQLErrors<T>(check: () => T | Promise<T>): T | Promise<T>;
@@ -51,11 +40,11 @@ export function withGraphQLErrors<T>(check: () => T | Promise<T>): T | Promise<T
   try {
     result = check();
   } catch (error) {
-    throw withGraphQLExtensions(error);
+    throw asGraphQLError(error);
   }
   return result instanceof Promise
     ? result.catch((error: unknown) => {
-        throw withGraphQLExtensions(error);
+        throw asGraphQLError(error);
       })
     : result;
 }

@@ -1,4 +1,6 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { withGraphQLErrors } from '../graphql/graphql-error-extensions.js';
+import { SessionContexts } from '../http/session-contexts.js';
 import {
   asHttpOutage,
   TokenUnauthorizedException,
@@ -40,21 +42,30 @@ interface HeaderHolder {
  * `reason` `token_missing`, `token_invalid`, `token_expired` or (revocation
  * `'strict'`: its family was revoked or is gone) `token_revoked`. With
  * `'strict'` and the store down: 503 `store_unavailable`.
+ *
+ * On a GraphQL operation it reads the `Authorization` header of the HTTP
+ * request the operation came in, and a refusal is a GraphQL error with
+ * `extensions.code: 'UNAUTHENTICATED'` and the same `reason`, without the
+ * `WWW-Authenticate` challenge: that belongs to a 401, and a GraphQL answer
+ * is a 200 with the error in its body.
  */
 @Injectable()
 export class AccessTokenGuard implements CanActivate {
   constructor(protected readonly tokens: TokenService) {}
 
   async canActivate(executionContext: ExecutionContext): Promise<boolean> {
-    if (executionContext.getType() !== 'http') {
+    const type = executionContext.getType<string>();
+    if (type === 'graphql') {
+      const request = SessionContexts.requestOf(executionContext) as HeaderHolder;
+      return withGraphQLErrors(() => this.authenticate(request));
+    }
+    if (type !== 'http') {
       throw new Error(
-        `AccessTokenGuard works in HTTP requests only, not in '${executionContext.getType()}' contexts.`,
+        `AccessTokenGuard works in HTTP requests and GraphQL operations only, not in '${type}' contexts.`,
       );
     }
-    const request = executionContext.getArgByIndex<HeaderHolder & PrincipalHolder>(0);
     try {
-      const token = this.extractToken(request);
-      (request as PrincipalHolder)[ACCESS_TOKEN_PRINCIPAL] = await this.verify(token);
+      return await this.authenticate(executionContext.getArgByIndex<HeaderHolder>(0));
     } catch (error) {
       if (error instanceof TokenUnauthorizedException) {
         executionContext
@@ -63,6 +74,12 @@ export class AccessTokenGuard implements CanActivate {
       }
       throw error;
     }
+  }
+
+  /** Verifies the request's bearer token and leaves its principal on the request for `@AccessToken()`. */
+  private async authenticate(request: HeaderHolder): Promise<boolean> {
+    const token = this.extractToken(request);
+    (request as PrincipalHolder)[ACCESS_TOKEN_PRINCIPAL] = await this.verify(token);
     return true;
   }
 

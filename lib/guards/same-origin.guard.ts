@@ -1,5 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { isAllowedOrigin, isHostOrigin, isSafeMethod } from '../csrf/origin-check.js';
+import { asGraphQLError } from '../graphql/graphql-error-extensions.js';
+import { SessionContexts } from '../http/session-contexts.js';
 import { SessionEngine } from '../session/session.engine.js';
 import { csrfRefusal, type CsrfRequest } from './csrf.guard.js';
 
@@ -12,14 +14,28 @@ import { csrfRefusal, type CsrfRequest } from './csrf.guard.js';
  *   `csrf.allowedOrigins`, is refused.
  * A request with neither header (curl, a server) passes. It never loads the
  * session. Refusals are 403 with `reason: "csrf"`, as `CsrfGuard`'s; the
- * checks are the same code (`CsrfGuard` adds the token on top).
+ * checks are the same code (`CsrfGuard` adds the token on top). On a GraphQL
+ * operation it checks the HTTP request the operation came in (a POST is
+ * unsafe, queries included), and a refusal is a GraphQL error with
+ * `extensions.code: 'FORBIDDEN'` and `reason: 'csrf'`.
  */
 @Injectable()
 export class SameOriginGuard implements CanActivate {
   constructor(protected readonly engine: SessionEngine) {}
 
   canActivate(executionContext: ExecutionContext): boolean {
-    const request = executionContext.switchToHttp().getRequest<CsrfRequest>();
+    // A GraphQL client reads `extensions.code` and `reason`, not the HTTP status.
+    if (executionContext.getType<string>() === 'graphql') {
+      try {
+        return this.check(SessionContexts.requestOf(executionContext) as CsrfRequest);
+      } catch (error) {
+        throw asGraphQLError(error);
+      }
+    }
+    return this.check(executionContext.switchToHttp().getRequest<CsrfRequest>());
+  }
+
+  private check(request: CsrfRequest): boolean {
     if (isSafeMethod(request)) return true;
     if (!this.isAllowedOrigin(request)) {
       throw csrfRefusal(this.engine, request, 'Cross-origin request refused');

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { MemoryStore } from '../../lib/index.js';
 import { parseSetCookie, setCookies } from '../support/cookies.js';
 import { startTestApp, type RunningApp } from '../support/sample-app.harness.js';
-import { requireEsmAsNodeDoes } from './native-require.js';
+import { requireEsmAsNodeDoes } from '../support/native-require.js';
 
 /**
  * The GraphQL context shapes sessions are found in, beyond each driver's

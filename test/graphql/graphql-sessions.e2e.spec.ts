@@ -1,12 +1,14 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { CSRF_HEADER } from '../../lib/index.js';
+import { CSRF_HEADER, TokenService } from '../../lib/index.js';
 import { sessionStoreKey } from '../../lib/session/session-id.js';
 import { idOf, parseSetCookie, setCookies } from '../support/cookies.js';
 import { CountingStore } from '../support/counting.store.js';
+import { fileLog } from '../support/log-capture.js';
 import { startTestApp, type RunningApp } from '../support/sample-app.harness.js';
-import { requireEsmAsNodeDoes } from './native-require.js';
+import { requireEsmAsNodeDoes } from '../support/native-require.js';
 
 /**
  * Issue 12 item 1: sessions in GraphQL resolvers. `@Session()`,
@@ -14,12 +16,14 @@ import { requireEsmAsNodeDoes } from './native-require.js';
  * and `CsrfGuard` on queries and mutations, on Apollo (Express and Fastify)
  * and Mercurius (Fastify): the session commits before the GraphQL response
  * goes out, and refusals are GraphQL errors with `extensions.code` and
- * `extensions.reason`.
+ * `extensions.reason`. Then `SameOriginGuard` and `AccessTokenGuard`
+ * (with `@AccessToken()`) on the same resolvers.
  */
 
 await requireEsmAsNodeDoes('@fastify/static', 'content-disposition');
 // Loaded after the line above, which must come before mercurius loads.
-const { GRAPHQL_SETUPS, graphqlTestModule } = await import('./graphql-test-app.js');
+const { GRAPHQL_SETUPS, graphqlModuleFor, graphqlTestModule } =
+  await import('./graphql-test-app.js');
 
 interface GraphQLError {
   message: string;
@@ -182,5 +186,123 @@ describe.each(GRAPHQL_SETUPS)('sessions in GraphQL resolvers ($name)', (setup) =
     const cookie = await logIn('alice');
     const record = await store.inner.get(sessionStoreKey(idOf(cookie)));
     expect(record?.userId).toBe('alice');
+  });
+
+  it('a refusal is an expected outcome: Nest logs no error for it', async () => {
+    const mark = fileLog.mark();
+    const refusals = [
+      gql('query { me { userId } }'),
+      gql('mutation { sameOriginOnly }', undefined, { Origin: 'null' }),
+      gql('query { tokenMe { userId } }'),
+    ];
+    for (const res of await Promise.all(refusals)) expect(errorsOf(res)).toHaveLength(1);
+    expect(fileLog.since(mark).filter((line) => line.level === 'error')).toEqual([]);
+  });
+
+  describe('SameOriginGuard on a mutation', () => {
+    const sameOriginOnly = (headers: Record<string, string>) =>
+      gql('mutation { sameOriginOnly }', undefined, headers);
+
+    it('refuses a cross-site one: FORBIDDEN, reason csrf, no session made', async () => {
+      const crossSite: Record<string, string>[] = [
+        { 'Sec-Fetch-Site': 'cross-site' },
+        { Origin: 'null' },
+      ];
+      for (const headers of crossSite) {
+        const res = await sameOriginOnly(headers);
+        expect(res.status).toBe(200);
+        expect(res.body.data).toEqual({ sameOriginOnly: null });
+        expect(errorsOf(res)).toHaveLength(1);
+        expect(errorsOf(res)[0].extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'csrf' });
+        expect(cookieOf(res)).toBeUndefined();
+      }
+    });
+
+    it("lets the app's own origin through, and a request with neither header", async () => {
+      const own = await sameOriginOnly({ Origin: running.http, 'Sec-Fetch-Site': 'same-origin' });
+      expect(own.body).toEqual({ data: { sameOriginOnly: true } });
+      expect((await sameOriginOnly({})).body).toEqual({ data: { sameOriginOnly: true } });
+    });
+  });
+
+  describe('AccessTokenGuard and @AccessToken() on a query', () => {
+    const tokenMe = (authorization?: string) =>
+      gql(
+        'query { tokenMe { userId roles } }',
+        undefined,
+        authorization === undefined ? {} : { Authorization: authorization },
+      );
+
+    async function refusal(authorization?: string) {
+      const res = await tokenMe(authorization);
+      expect(res.status).toBe(200);
+      expect(res.body.data).toEqual({ tokenMe: null });
+      expect(errorsOf(res)).toHaveLength(1);
+      // The challenge header belongs to a 401; a GraphQL answer is 200 with the error inside.
+      expect(res.headers['www-authenticate']).toBeUndefined();
+      return errorsOf(res)[0].extensions;
+    }
+
+    it('a valid bearer token: the principal', async () => {
+      const tokens = running.app.get(TokenService);
+      const { accessToken } = await tokens.logIn({ userId: 'carol', roles: ['user'] });
+      expect((await tokenMe(`Bearer ${accessToken}`)).body).toEqual({
+        data: { tokenMe: { userId: 'carol', roles: ['user'] } },
+      });
+    });
+
+    it('refusals: UNAUTHENTICATED with token_missing, token_invalid, token_revoked', async () => {
+      expect(await refusal()).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'token_missing' });
+      expect(await refusal('Bearer not.a.token')).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        reason: 'token_invalid',
+      });
+      const tokens = running.app.get(TokenService);
+      const { accessToken, refreshToken } = await tokens.logIn({ userId: 'dave' });
+      await tokens.logOut(refreshToken);
+      expect(await refusal(`Bearer ${accessToken}`)).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        reason: 'token_revoked',
+      });
+    });
+  });
+
+  describe('the guessing defence (bruteForce maxFailures 2)', () => {
+    let guarded: RunningApp;
+    /** A cookie no secret of the app signed: one failure of the client's. */
+    const forged = () =>
+      `sid=${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
+
+    beforeAll(async () => {
+      const module = graphqlTestModule(setup, new CountingStore(), graphqlModuleFor(setup), {
+        bruteForce: { maxFailures: 2 },
+      });
+      guarded = await startTestApp(setup.platform, module);
+    });
+    afterAll(async () => {
+      await guarded?.close();
+    });
+
+    const post = (query: string) =>
+      request(guarded.http).post('/graphql').set('Cookie', forged()).send({ query });
+
+    it('SessionGuard past the limit: TOO_MANY_REQUESTS, reason too_many_invalid_sessions', async () => {
+      for (let i = 0; i < 2; i++) {
+        const res = await post('query { me { userId } }');
+        expect(errorsOf(res)[0].extensions).toMatchObject({ reason: 'no_session' });
+      }
+      const blocked = await post('query { me { userId } }');
+      expect(blocked.status).toBe(200);
+      expect(blocked.body.data).toEqual({ me: null });
+      expect(errorsOf(blocked)).toHaveLength(1);
+      expect(errorsOf(blocked)[0].extensions).toMatchObject({
+        code: 'TOO_MANY_REQUESTS',
+        reason: 'too_many_invalid_sessions',
+      });
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      // Without a guard nothing needs a session: the resolver runs on a fresh one, as a route does.
+      const open = await post('query { whoami }');
+      expect(open.body).toEqual({ data: { whoami: null } });
+    });
   });
 });

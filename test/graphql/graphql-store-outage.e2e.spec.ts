@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { MemoryStore } from '../../lib/index.js';
+import { MemoryStore, TokenService } from '../../lib/index.js';
 import type { SessionRecord } from '../../lib/stores/session-record.js';
 import { parseSetCookie, setCookies } from '../support/cookies.js';
 import { startTestApp, type RunningApp } from '../support/sample-app.harness.js';
-import { requireEsmAsNodeDoes } from './native-require.js';
+import { requireEsmAsNodeDoes } from '../support/native-require.js';
 
 /**
  * A store outage in a GraphQL operation fails closed like an HTTP request
@@ -13,10 +13,15 @@ import { requireEsmAsNodeDoes } from './native-require.js';
  * `SERVICE_UNAVAILABLE` and `reason: 'store_unavailable'`, and Retry-After
  * on the response, never an anonymous pass.
  *
+ * The same for every way a resolver reaches the session: `SessionGuard`,
+ * `@Session()` or `getSession()` with no guard in front (the load fails as
+ * the resolver's arguments are resolved), and `AccessTokenGuard` with
+ * revocation `'strict'` (its family lookup fails).
+ *
  * `@nestjs/apollo` relabels every HttpException it has no code for (all but
- * 400, 401, 403, 422) as INTERNAL_SERVER_ERROR with `extensions.status`,
- * over the code this module gives; `reason` survives. With Apollo's
- * `autoTransformHttpErrors: false` the code is this module's, as on Mercurius.
+ * 400, 401, 403, 422) as INTERNAL_SERVER_ERROR with `extensions.status`; the
+ * error a resolver sees is not one (SessionGraphQLError), so the code is this
+ * module's on Apollo's default `autoTransformHttpErrors` and with it off alike.
  */
 
 await requireEsmAsNodeDoes('@fastify/static', 'content-disposition');
@@ -31,7 +36,16 @@ class OutageStore extends MemoryStore {
     if (this.down) throw new Error('store unreachable (test outage)');
     return super.get(key);
   }
+
+  /** The read `AccessTokenGuard` makes (revocation 'strict'). */
+  override async peek(key: string): Promise<SessionRecord | null> {
+    if (this.down) throw new Error('store unreachable (test outage)');
+    return super.peek(key);
+  }
 }
+
+/** Never INTERNAL_SERVER_ERROR: the code a client can switch on, and the reason. */
+const OUTAGE = { code: 'SERVICE_UNAVAILABLE', reason: 'store_unavailable' };
 
 const SETUPS = [
   ...GRAPHQL_SETUPS.map((setup) => ({ ...setup, autoTransformHttpErrors: true })),
@@ -46,7 +60,6 @@ const SETUPS = [
 describe.each(SETUPS)('a store outage in a resolver ($name)', (setup) => {
   let running: RunningApp;
   const store = new OutageStore();
-  const relabelled = setup.driver === 'apollo' && setup.autoTransformHttpErrors;
 
   beforeAll(async () => {
     const graphql = graphqlModuleFor(setup, {
@@ -74,12 +87,48 @@ describe.each(SETUPS)('a store outage in a resolver ($name)', (setup) => {
     try {
       const res = await gql('query { me { userId } }', cookie);
       expect(res.body.data).toEqual({ me: null });
-      expect(res.body.errors[0].extensions).toMatchObject(
-        relabelled
-          ? { code: 'INTERNAL_SERVER_ERROR', status: 503, reason: 'store_unavailable' }
-          : { code: 'SERVICE_UNAVAILABLE', reason: 'store_unavailable' },
-      );
+      expect(res.body.errors[0].extensions).toMatchObject(OUTAGE);
       expect(res.headers['retry-after']).toBe('2');
+    } finally {
+      store.down = false;
+    }
+  });
+
+  async function loggedInCookie(): Promise<string> {
+    const login = await gql('mutation { login(username: "alice", password: "pw") { userId } }');
+    return setCookies(login)
+      .map(parseSetCookie)
+      .find((c) => c.name === 'sid')!.pair;
+  }
+
+  it.each([
+    ['@Session()', 'query { csrfToken }'],
+    ['getSession() in a custom decorator', 'query { whoami }'],
+  ])('%s with no guard: the same error, never an anonymous pass', async (_name, query) => {
+    const cookie = await loggedInCookie();
+    store.down = true;
+    try {
+      const res = await gql(query, cookie);
+      expect(res.status).toBe(200);
+      expect(res.body.errors).toHaveLength(1);
+      expect(res.body.errors[0].extensions).toMatchObject(OUTAGE);
+      expect(res.body.errors[0].message).toBe('The session store is unavailable; retry shortly');
+      expect(res.headers['retry-after']).toBe('2');
+    } finally {
+      store.down = false;
+    }
+  });
+
+  it('AccessTokenGuard (revocation strict): reason store_unavailable', async () => {
+    const { accessToken } = await running.app.get(TokenService).logIn({ userId: 'alice' });
+    store.down = true;
+    try {
+      const res = await request(running.http)
+        .post('/graphql')
+        .set('Authorization', `Bearer ${accessToken}`)
+        .send({ query: 'query { tokenMe { userId } }' });
+      expect(res.body.data).toEqual({ tokenMe: null });
+      expect(res.body.errors[0].extensions).toMatchObject(OUTAGE);
     } finally {
       store.down = false;
     }

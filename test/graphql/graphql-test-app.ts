@@ -12,13 +12,18 @@ import {
 } from '@nestjs/graphql';
 import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import {
+  AccessToken,
+  AccessTokenGuard,
   CsrfGuard,
   getSession,
+  SameOriginGuard,
   RequireSession,
   RotateSession,
   Session,
   SessionGuard,
   SessionModule,
+  type AccessTokenPrincipal,
+  type SessionModuleOptions,
   type SessionStore,
 } from '../../lib/index.js';
 import type { Platform } from '../support/sample-app.harness.js';
@@ -37,6 +42,8 @@ export const GRAPHQL_SETUPS: GraphQLSetup[] = [
 ];
 
 export const GRAPHQL_SECRET = 'graphql-spec-secret-0123456789-abcdefghij';
+/** Signs the access tokens `tokenMe` accepts (TokenService of the test app). */
+export const GRAPHQL_TOKEN_SECRET = 'graphql-spec-token-secret-0123456789-abcdef';
 
 @ObjectType()
 class Me {
@@ -128,6 +135,20 @@ class SessionResolver {
     return amount;
   }
 
+  /** Origin checks only, as on a log-in route (login CSRF): no session needed. */
+  @Mutation(() => Boolean, { nullable: true })
+  @UseGuards(SameOriginGuard)
+  sameOriginOnly(): boolean {
+    return true;
+  }
+
+  /** A bearer-token query: the principal `AccessTokenGuard` verified. */
+  @Query(() => Me, { nullable: true })
+  @UseGuards(AccessTokenGuard)
+  tokenMe(@AccessToken() principal: AccessTokenPrincipal): Me {
+    return { userId: principal.userId, roles: [...principal.roles] };
+  }
+
   @Mutation(() => Boolean)
   @UseGuards(SessionGuard)
   remember(@Args('note') note: string, @Session() session: Session): boolean {
@@ -157,14 +178,22 @@ export function graphqlModuleFor(setup: GraphQLSetup, apollo: Partial<ApolloDriv
   });
 }
 
+/** The test app of a setup on `store`; `options` override SessionModule's (e.g. `bruteForce`). */
 export function graphqlTestModule(
   setup: GraphQLSetup,
   store: SessionStore,
   graphql = graphqlModuleFor(setup),
+  options: Partial<SessionModuleOptions> = {},
 ) {
   @Module({
     imports: [
-      SessionModule.forRoot({ secret: GRAPHQL_SECRET, store, expirySweep: false }),
+      SessionModule.forRoot({
+        secret: GRAPHQL_SECRET,
+        store,
+        expirySweep: false,
+        tokens: { secret: GRAPHQL_TOKEN_SECRET, issuer: 'graphql-spec', audience: 'graphql-spec' },
+        ...options,
+      }),
       graphql,
     ],
     providers: [SessionResolver],

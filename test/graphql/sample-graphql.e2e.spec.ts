@@ -1,39 +1,31 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Module } from '@nestjs/common';
 import request from 'supertest';
-import { MemoryStore, SessionModule } from '../../lib/index.js';
-import { parseSetCookie, setCookies } from '../support/cookies.js';
-import { PLATFORMS, startTestApp, type RunningApp } from '../support/sample-app.harness.js';
-import { requireEsmAsNodeDoes } from './native-require.js';
+import { cookiePair, idOf, sessionCookie } from '../support/cookies.js';
+import {
+  logIn,
+  PLATFORMS,
+  startSampleApp,
+  type SampleAppHarness,
+} from '../support/sample-app.harness.js';
 
 /**
- * The sample's GraphQL module (sample/graphql.module.ts): Apollo on
- * Express, Mercurius on Fastify, `me`, `login` and `logout` on the session.
+ * The sample app's `POST /graphql` (sample/graphql.module.ts, mounted by
+ * sample/app.module.ts): Apollo on Express, Mercurius on Fastify, `me`,
+ * `login` and `logout` on the same session as the REST routes. The app is
+ * the one `npm run start:sample` runs, through the harness (which puts the
+ * mercurius shim in place, test/support/native-require.ts).
  */
 
-await requireEsmAsNodeDoes('@fastify/static', 'content-disposition');
-const { GraphQLSampleModule } = await import('../../sample/graphql.module.js');
+const ME = 'query { me { userId roles } }';
+const LOGIN = (username: string, password: string) =>
+  `mutation { login(username: "${username}", password: "${password}") { userId roles } }`;
 
-const SECRET = 'sample-graphql-spec-secret-0123456789-abcd';
-
-const sidOf = (res: request.Response) =>
-  setCookies(res)
-    .map(parseSetCookie)
-    .find((c) => c.name === 'sid');
-
-describe.each(PLATFORMS)('the sample GraphQL module (%s)', (platform) => {
-  let running: RunningApp;
+describe.each(PLATFORMS)('the sample app at POST /graphql (%s)', (platform) => {
+  let running: SampleAppHarness;
 
   beforeAll(async () => {
-    @Module({
-      imports: [
-        SessionModule.forRoot({ secret: SECRET, store: new MemoryStore(), expirySweep: false }),
-        GraphQLSampleModule.forPlatform(platform),
-      ],
-    })
-    class SampleWithGraphQLModule {}
-    running = await startTestApp(platform, SampleWithGraphQLModule);
+    running = await startSampleApp(platform);
   });
   afterAll(async () => {
     await running?.close();
@@ -45,34 +37,64 @@ describe.each(PLATFORMS)('the sample GraphQL module (%s)', (platform) => {
     return req.send({ query });
   };
 
-  it('me, login, me, logout, me: the whole session over POST /graphql', async () => {
-    const anonymous = await gql('query { me { userId roles } }');
+  it('me, login (rotating a pre-login session), me, logout, me again', async () => {
+    const anonymous = await gql(ME);
+    expect(anonymous.status).toBe(200);
     expect(anonymous.body.data).toEqual({ me: null });
     expect(anonymous.body.errors[0].extensions).toMatchObject({
       code: 'UNAUTHENTICATED',
       reason: 'no_session',
     });
 
-    const refused = await gql(
-      'mutation { login(username: "alice", password: "wrong") { userId roles } }',
-    );
-    expect(refused.body.errors[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED' });
-    expect(sidOf(refused)).toBeUndefined();
+    // A visitor's session (GET / writes to it): the log-in must not keep its ID.
+    const preLogin = cookiePair(await request(running.http).get('/'));
 
-    const login = await gql(
-      'mutation { login(username: "admin", password: "admin-password") { userId roles } }',
-    );
+    const login = await gql(LOGIN('admin', 'admin-password'), preLogin);
     expect(login.body).toEqual({ data: { login: { userId: 'admin', roles: ['user', 'admin'] } } });
-    const cookie = sidOf(login)!.pair;
+    const set = sessionCookie(login);
+    expect(set?.cleared).toBe(false);
+    const cookie = set!.pair;
+    expect(idOf(cookie)).not.toBe(idOf(preLogin));
 
-    const me = await gql('query { me { userId roles } }', cookie);
+    const me = await gql(ME, cookie);
     expect(me.body).toEqual({ data: { me: { userId: 'admin', roles: ['user', 'admin'] } } });
+    // The old ID stopped working at the log-in.
+    expect((await gql(ME, preLogin)).body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
 
     const logout = await gql('mutation { logout }', cookie);
     expect(logout.body).toEqual({ data: { logout: true } });
-    expect(sidOf(logout)?.cleared).toBe(true);
+    expect(sessionCookie(logout)?.cleared).toBe(true);
 
-    const after = await gql('query { me { userId } }', cookie);
-    expect(after.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    const after = await gql(ME, cookie);
+    expect(after.body.data).toEqual({ me: null });
+    expect(after.body.errors[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+
+  it('login with a wrong password: UNAUTHENTICATED bad_credentials, no cookie', async () => {
+    const refused = await gql(LOGIN('alice', 'wrong'));
+    expect(refused.body.errors[0].extensions).toMatchObject({
+      code: 'UNAUTHENTICATED',
+      reason: 'bad_credentials',
+    });
+    expect(sessionCookie(refused)).toBeUndefined();
+  });
+
+  it('a cross-site login (SameOriginGuard): FORBIDDEN, reason csrf, no cookie', async () => {
+    const res = await request(running.http)
+      .post('/graphql')
+      .set('Origin', 'https://evil.example')
+      .send({ query: LOGIN('alice', 'alice-password') });
+    expect(res.body.data).toBeNull();
+    expect(res.body.errors[0].extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'csrf' });
+    expect(sessionCookie(res)).toBeUndefined();
+  });
+
+  it('one session for REST and GraphQL: a POST /auth/login cookie works for me', async () => {
+    const cookie = await logIn(running.http, 'alice');
+    expect((await gql(ME, cookie)).body).toEqual({
+      data: { me: { userId: 'alice', roles: ['user'] } },
+    });
+    const rest = await request(running.http).get('/me').set('Cookie', cookie);
+    expect(rest.body).toMatchObject({ userId: 'alice' });
   });
 });

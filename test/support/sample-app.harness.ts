@@ -14,6 +14,7 @@ import { createSampleApp } from '../../sample/sample-app.js';
 import { cookiePair } from './cookies.js';
 import { CountingStore, type CountingStoreOptions } from './counting.store.js';
 import { captureNestLogs, fileApps } from './log-capture.js';
+import { requireEsmAsNodeDoes } from './native-require.js';
 import { startRedis, type RedisServer } from './redis-servers.js';
 import { startRoundRobinProxy } from './round-robin.proxy.js';
 import {
@@ -21,6 +22,10 @@ import {
   recordOptionSecrets,
   recordSecretsOnTheWire,
 } from './wire-secrets.js';
+
+// The sample mounts GraphQL, Mercurius on Fastify: under jest on Node 20 mercurius loads only
+// with this shim in place (see native-require.ts). Once per test file, before any app is built.
+await requireEsmAsNodeDoes('@fastify/static', 'content-disposition');
 
 export type Platform = 'express' | 'fastify';
 /** Every spec runs over both: `describe.each(PLATFORMS)('%s', (platform) => ...)`. */

@@ -9,7 +9,10 @@ import { pathToFileURL } from 'node:url';
  * 20 loading mercurius throws "Must use import to load ES Module". This
  * imports that module as an ES module and registers its namespace as what
  * `require()` returns for it (what Node's own require(esm) returns), so the
- * real package runs. Await it before mercurius is first imported.
+ * real package runs. Await it before mercurius is first imported: the
+ * sample-app harness does at load (the sample mounts Mercurius on Fastify),
+ * and so do the GraphQL specs that import mercurius themselves. Each test
+ * file has its own module registry, so each file needs it once.
  */
 export async function requireEsmAsNodeDoes(fromPackage: string, dependency: string): Promise<void> {
   const requireFromPackage = createRequire(createRequire(import.meta.url).resolve(fromPackage));
