@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import type { EventOrigin } from '../events/event-origin.js';
+import { asGraphQLError } from '../graphql/graphql-error-extensions.js';
 import { isEmptyPlan, type CommitPlan } from '../session/commit-plan.js';
 import { CommitRefusal } from '../session/commit-refusal.js';
 import type { RequestSession, SessionRequestHooks } from '../session/request-session.js';
@@ -27,6 +28,8 @@ export class SessionRequestContext implements SessionRequestHooks, EventOrigin {
   private rotateOnSuccess = false;
   private gated = false;
   private address?: string;
+  /** A GraphQL operation reached this session: its errors carry GraphQL `extensions`. */
+  private inGraphQL = false;
 
   constructor(
     private readonly engine: SessionEngine,
@@ -177,7 +180,23 @@ export class SessionRequestContext implements SessionRequestHooks, EventOrigin {
     return this.engine.committer.plan(session, { rotateOnSuccess: this.rotateOnSuccess, status });
   }
 
+  /**
+   * A GraphQL operation uses this request's session (`@Session()` in a
+   * resolver): the errors of its session calls (`destroy()` or `save()` in a
+   * store outage) become GraphQL errors with `extensions.code` and `reason`,
+   * as the load's and the guards' do.
+   */
+  answersGraphQL(): this {
+    this.inGraphQL = true;
+    return this;
+  }
+
   private translate(error: unknown): unknown {
+    const translated = this.translateForHttp(error);
+    return this.inGraphQL ? asGraphQLError(translated) : translated;
+  }
+
+  private translateForHttp(error: unknown): unknown {
     if (error instanceof CommitRefusal) {
       if (error.cookies.length > 0 && !this.binding.headersSent(this.response)) {
         this.binding.addCookies(this.response, error.cookies);

@@ -28,9 +28,15 @@ await requireEsmAsNodeDoes('@fastify/static', 'content-disposition');
 const { GRAPHQL_SETUPS, graphqlModuleFor, graphqlTestModule } =
   await import('./graphql-test-app.js');
 
-/** A MemoryStore whose reads fail while `down` is set. */
+/** A MemoryStore whose reads fail while `down` is set, and whose deletes while `deletesDown` is. */
 class OutageStore extends MemoryStore {
   down = false;
+  deletesDown = false;
+
+  override async destroy(key: string): Promise<void> {
+    if (this.deletesDown) throw new Error('store unreachable (test outage)');
+    return super.destroy(key);
+  }
 
   override async get(key: string): Promise<SessionRecord | null> {
     if (this.down) throw new Error('store unreachable (test outage)');
@@ -117,6 +123,23 @@ describe.each(SETUPS)('a store outage in a resolver ($name)', (setup) => {
     } finally {
       store.down = false;
     }
+  });
+
+  it("the session's own calls in a resolver: destroy() in an outage is the same error", async () => {
+    const cookie = await loggedInCookie();
+    store.deletesDown = true;
+    try {
+      const res = await gql('mutation { logout }', cookie);
+      expect(res.body.errors).toHaveLength(1);
+      expect(res.body.errors[0].extensions).toMatchObject(OUTAGE);
+      expect(res.headers['retry-after']).toBe('2');
+    } finally {
+      store.deletesDown = false;
+    }
+    // and the session lives on: the logout did not happen
+    expect((await gql('query { me { userId } }', cookie)).body.data).toEqual({
+      me: { userId: 'alice' },
+    });
   });
 
   it('AccessTokenGuard (revocation strict): reason store_unavailable', async () => {
