@@ -254,7 +254,7 @@ export function subscribeSessionEvents(
 export async function startTestApp(
   platform: Platform,
   module: unknown,
-  afterClose?: () => Promise<void>,
+  { prepare }: TestAppOptions = {},
 ): Promise<RunningApp> {
   recordEnvironmentSecrets({ SESSION_SECRET: TEST_SECRET, TOKEN_SECRET: TEST_TOKEN_SECRET });
   const options = { logger: captureNestLogs(), abortOnError: false } as const;
@@ -262,7 +262,14 @@ export async function startTestApp(
     platform === 'fastify'
       ? await NestFactory.create(module as never, new FastifyAdapter(), options)
       : await NestFactory.create(module as never, options);
-  return serve(app, platform, afterClose);
+  prepare?.(app);
+  return serve(app, platform);
+}
+
+/** What a test app needs besides its module. */
+export interface TestAppOptions {
+  /** Runs after the app is created and before `init()`: e.g. `app.useWebSocketAdapter(...)`. */
+  prepare?: (app: INestApplication) => void;
 }
 
 async function serve(

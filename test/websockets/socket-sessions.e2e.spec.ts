@@ -173,7 +173,7 @@ describe.each(MATRIX)('WebSocket sessions (%s, %s)', (platform, sockets) => {
   const name = (test: string) => (currentTest = `${platform}/${sockets} ${test}`);
 
   beforeAll(async () => {
-    app = await startSocketApp(platform, sockets, socketModule(sockets, new MemoryStore()), SECRET);
+    app = await startSocketApp(platform, sockets, socketModule(sockets, new MemoryStore()));
   });
   afterAll(() => app?.close());
 
@@ -247,12 +247,7 @@ describe.each(MATRIX)('WebSocket sessions (%s, %s)', (platform, sockets) => {
 describe.each(PLATFORMS)('WsSessionGuard (%s, socket.io)', (platform) => {
   let app: RunningSocketApp;
   beforeAll(async () => {
-    app = await startSocketApp(
-      platform,
-      'socket.io',
-      socketModule('socket.io', new MemoryStore()),
-      SECRET,
-    );
+    app = await startSocketApp(platform, 'socket.io', socketModule('socket.io', new MemoryStore()));
   });
   afterAll(() => app?.close());
 
@@ -286,7 +281,7 @@ describe('SessionService.fromCookieHeader (read-only)', () => {
   let app: RunningSocketApp;
   let sessions: SessionService;
   beforeAll(async () => {
-    app = await startSocketApp('express', 'ws', socketModule('ws', new MemoryStore()), SECRET);
+    app = await startSocketApp('express', 'ws', socketModule('ws', new MemoryStore()));
     sessions = app.app.get(SessionService);
   });
   afterAll(() => app?.close());
@@ -334,8 +329,8 @@ describe.each(MATRIX)(
       const prefix = `ws-${platform}-${sockets}-${++prefixes}:`;
       // Two instances, each with its own client, on one store prefix: what a deployment looks like.
       const store = () => new RedisStore({ url: redis.url, prefix });
-      first = await startSocketApp(platform, sockets, socketModule(sockets, store()), SECRET);
-      second = await startSocketApp(platform, sockets, socketModule(sockets, store()), SECRET);
+      first = await startSocketApp(platform, sockets, socketModule(sockets, store()));
+      second = await startSocketApp(platform, sockets, socketModule(sockets, store()));
     });
     afterAll(async () => {
       await first?.close();
