@@ -24,6 +24,17 @@ export { getSession } from './decorators/get-session.js';
 export { AllowAnonymous } from './decorators/allow-anonymous.decorator.js';
 /** The session API and what `logIn()` takes. */
 export type { SessionApi, SessionLogIn, SessionEndReason } from './session/session.interface.js';
+/**
+ * `req.session` with `expressSessionCompat: true`: express-session's API over
+ * this module's session (and Passport's session flow on it: see README "Passport").
+ */
+export type {
+  ExpressSession,
+  ExpressSessionCookie,
+  ExpressSessionCallback,
+} from './express-session/express-session.interface.js';
+/** The message `req.session` throws when `expressSessionCompat` is off (what Nest's built-in `@Session()` then fails with). */
+export { REQ_SESSION_OFF_MESSAGE } from './express-session/request-session-property.js';
 /** Guard and route metadata. */
 export { SessionGuard } from './guards/session.guard.js';
 /** CSRF defence: Fetch Metadata, Origin and a session-bound token in `x-csrf-token`. */

@@ -50,6 +50,8 @@ export interface ResolvedSessionOptions {
   logging?: SessionEventLogLevels;
   /** How often to claim ended sessions for `expired` events; absent when off or the store cannot. */
   expirySweepMs?: number;
+  /** An express-session compatible `req.session` (see lib/express-session/). */
+  expressSessionCompat: boolean;
 }
 
 const ENDED_RETENTION_MS = 60_000;
@@ -111,6 +113,7 @@ function resolved(options: SessionOptionsSchema): ResolvedSessionOptions {
       graceMs: rotation.grace === 0 ? 0 : ms(rotation.grace),
     },
     maxSessionBytes: options.maxSessionBytes,
+    expressSessionCompat: options.expressSessionCompat,
     logging: options.logging === false ? undefined : { ...options.logging },
     tokens: options.tokens && resolveTokenOptions(options.tokens, cookie.secure),
     metrics:

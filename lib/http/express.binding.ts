@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { commitFailureResponse, type CommitFailureResponse } from './commit-failure.js';
-import type { HttpBinding, PendingCommit } from './http-binding.js';
+import type { HttpBinding, PendingCommit, RequestAccessor } from './http-binding.js';
 
 type Method = (...args: unknown[]) => unknown;
 
@@ -18,6 +18,8 @@ interface ExpressResponse {
 interface ExpressApp {
   request: object;
   response: { write: Method; end: Method; writeHead: Method };
+  /** The app's router; its stack lists the middleware mounted so far (`app.use()`). */
+  router: { stack?: Array<{ name?: string }> };
 }
 
 /** What Node refuses in a status message (its checkInvalidHeaderChar). */
@@ -199,6 +201,23 @@ export class ExpressBinding implements HttpBinding {
   decorateRequests(instance: unknown, key: symbol, value: unknown): void {
     // `app.request` is the prototype Express gives every request of this app.
     Object.defineProperty((instance as ExpressApp).request, key, { value });
+  }
+
+  defineRequestAccessor(instance: unknown, name: string, accessor: RequestAccessor): boolean {
+    const app = instance as ExpressApp;
+    const proto = app.request;
+    // Another middleware's property is left alone: one on the app's request
+    // prototype, or one a middleware mounted before (app.use() in main.ts)
+    // sets on each request under its own name, as express-session does; it
+    // reads `req.session` first to see whether it ran already.
+    if (Object.hasOwn(proto, name)) return false;
+    if (app.router.stack?.some((layer) => layer.name === name)) return false;
+    Object.defineProperty(proto, name, {
+      get: accessor.get,
+      set: accessor.set,
+      configurable: true,
+    });
+    return true;
   }
 
   gate(context: PendingCommit, response: unknown): void {

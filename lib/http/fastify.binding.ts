@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { commitFailureResponse } from './commit-failure.js';
-import type { ContextLookup, HttpBinding } from './http-binding.js';
+import type { ContextLookup, HttpBinding, RequestAccessor } from './http-binding.js';
 import type { PlatformRequest } from './platform-request.js';
 
 /** The parts of a Fastify reply this binding uses. */
@@ -30,7 +30,11 @@ interface FastifyInstance {
       done: OnSendDone,
     ) => void,
   ): unknown;
-  decorateRequest(name: symbol, decoration: { getter: () => unknown }): unknown;
+  decorateRequest(
+    name: symbol | string,
+    decoration: { getter: () => unknown; setter?: (value: unknown) => void },
+  ): unknown;
+  hasRequestDecorator(name: string): boolean;
 }
 
 /**
@@ -71,6 +75,14 @@ export class FastifyBinding implements HttpBinding {
   decorateRequests(instance: unknown, key: symbol, value: unknown): void {
     // A getter: Fastify refuses object values here (they would be shared by reference).
     (instance as FastifyInstance).decorateRequest(key, { getter: () => value });
+  }
+
+  defineRequestAccessor(instance: unknown, name: string, accessor: RequestAccessor): boolean {
+    const fastify = instance as FastifyInstance;
+    // A plugin's decorator (@fastify/session, @fastify/secure-session) is left alone.
+    if (fastify.hasRequestDecorator(name)) return false;
+    fastify.decorateRequest(name, { getter: accessor.get, setter: accessor.set });
+    return true;
   }
 
   gate(): void {

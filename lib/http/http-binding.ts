@@ -14,6 +14,12 @@ export interface PendingCommit {
 /** Finds the session context of a request, if it has one. */
 export type ContextLookup = (request: object) => PendingCommit | undefined;
 
+/** A getter and a setter, called with the request as `this`. */
+export interface RequestAccessor {
+  get(this: object): unknown;
+  set(this: object, value: unknown): void;
+}
+
 /**
  * What the session layer needs from an HTTP platform: a last chance to
  * commit before the response goes out (the store write and the Set-Cookie
@@ -26,6 +32,13 @@ export interface HttpBinding {
   install(instance: unknown, contextOf: ContextLookup): void;
   /** Once at startup: a read-only property every request of the app inherits. */
   decorateRequests(instance: unknown, key: symbol, value: unknown): void;
+  /**
+   * Once at startup: an accessor property every request of the app inherits
+   * (`req.session`). Nothing per request. Answers false, defining nothing,
+   * when the platform's requests have that property already (another plugin's,
+   * or a middleware's mounted before, such as express-session).
+   */
+  defineRequestAccessor(instance: unknown, name: string, accessor: RequestAccessor): boolean;
   /**
    * When a request's session may need a commit (Express: hold the response
    * until it is done). Requests whose session never changes are not gated.

@@ -1,5 +1,6 @@
 import { Injectable, type ExecutionContext } from '@nestjs/common';
 import type { HttpAdapterHost } from '@nestjs/core';
+import { installRequestSession } from '../express-session/request-session-property.js';
 import {
   graphqlPlatformRequest,
   type GraphQLPlatformRequest,
@@ -9,6 +10,7 @@ import { ExpressBinding } from './express.binding.js';
 import { FastifyBinding } from './fastify.binding.js';
 import type { HttpBinding } from './http-binding.js';
 import type { PlatformRequest } from './platform-request.js';
+import { addRequestHook } from './request-hook.js';
 import { SessionRequestContext } from './session-request-context.js';
 
 /** Where a request keeps its session context (a symbol: invisible to JSON and other code). */
@@ -69,6 +71,17 @@ export class SessionContexts {
     // pipe would cost every route several promises): it finds this app's
     // contexts on the request itself, through the platform's request prototype.
     this.binding.decorateRequests(instance, SESSION_CONTEXTS, this);
+    // `req.session`: the express-session facade (`expressSessionCompat`), or a clear error.
+    installRequestSession(
+      this.binding,
+      instance,
+      {
+        load: (request, response) => this.forRequest(request, response).sessionOrPromise(),
+        loaded: (request) => (request as ContextHolder)[SESSION_CONTEXT]?.loadedSession,
+        beforeRequests: (hook) => addRequestHook(adapter, hook),
+      },
+      this.engine.options,
+    );
   }
 
   /**

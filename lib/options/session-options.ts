@@ -1,4 +1,4 @@
-import { IsArray, IsIn, IsOptional, ValidateIf, ValidateNested } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsOptional, ValidateIf, ValidateNested } from 'class-validator';
 import type { Registry } from 'prom-client';
 import type { SessionStore } from '../stores/session-store.interface.js';
 import { parseDuration, type Duration } from '../utils/duration.js';
@@ -128,6 +128,18 @@ export interface SessionModuleOptions {
    * `false` turns it off.
    */
   logging?: false | SessionLoggingOptions;
+  /**
+   * An express-session compatible `req.session` on every request (Express
+   * and Fastify), backed by this module's session: property reads and writes,
+   * `regenerate()`, `save()`, `destroy()`, `reload()`, `touch()`, `id` and a
+   * read-only `cookie`, for code written against express-session (Passport's
+   * session flow, Nest's built-in `@Session()` from `@nestjs/common`). Sync
+   * property reads need the session loaded, so with it on every request
+   * loads its session before guards and handlers run (the lazy loading is
+   * lost). Off, touching `req.session` throws an error that points to this
+   * package's `@Session()`. Default `false`.
+   */
+  expressSessionCompat?: boolean;
 }
 
 /** `metrics` of {@link SessionModuleOptions}. */
@@ -207,6 +219,9 @@ export class SessionOptionsSchema {
   @ValidateIf((options: SessionOptionsSchema) => options.expirySweep !== false)
   @IsDuration()
   expirySweep: Duration | false = '5s';
+
+  @IsBoolean({ message: 'expressSessionCompat must be true or false' })
+  expressSessionCompat: boolean = false;
 
   /**
    * `given` merged over the defaults, group by group, derived defaults
