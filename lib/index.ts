@@ -37,6 +37,14 @@ export type {
 export { REQ_SESSION_OFF_MESSAGE } from './express-session/request-session-property.js';
 /** Guard and route metadata. */
 export { SessionGuard } from './guards/session.guard.js';
+/**
+ * What guards and `@Session()` throw in a GraphQL resolver: `extensions`
+ * `{ code, reason }` for the client, the HTTP exception as `exception`.
+ */
+export {
+  SessionGraphQLError,
+  type SessionGraphQLErrorExtensions,
+} from './graphql/session-graphql-error.js';
 /** CSRF defence: Fetch Metadata, Origin and a session-bound token in `x-csrf-token`. */
 export { CsrfGuard, CSRF_HEADER, type CsrfRequest } from './guards/csrf.guard.js';
 /** Origin-only CSRF defence (Fetch Metadata + Origin, no token, no session): for log-in routes. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { HttpException, HttpStatus, IntrinsicException } from '@nestjs/common';
 import { asGraphQLError } from '../../lib/graphql/graphql-error-extensions.js';
-import { SessionGraphQLError } from '../../lib/graphql/session-graphql-error.js';
+import { SessionGraphQLError } from '../../lib/index.js';
 import {
   SessionStoreUnavailableException,
   SessionUnauthorizedException,
