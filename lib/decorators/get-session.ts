@@ -1,9 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { graphqlSession } from '../graphql/graphql-session.js';
-import { SessionContexts } from '../http/session-contexts.js';
 import type { ReadonlySession } from '../websockets/readonly-session.js';
-import { sessionOfWsContext } from '../websockets/ws-context-session.js';
-import type { Session } from './session.decorator.js';
+import { sessionOfContext, type Session } from './session.decorator.js';
 
 /**
  * The session of the request an `ExecutionContext` handles: the building
@@ -29,12 +26,5 @@ export function getSession<
   executionContext: ExecutionContext,
 ): Promise<TContext extends 'ws' ? ReadonlySession<TData> : Session<TData>>;
 export function getSession(executionContext: ExecutionContext): Promise<Session | ReadonlySession> {
-  const type = executionContext.getType<string>();
-  if (type === 'ws') {
-    return Promise.resolve(sessionOfWsContext(executionContext));
-  }
-  // As `@Session()`: a failed load is a GraphQL error with `extensions.code` and `reason`.
-  if (type === 'graphql') return Promise.resolve(graphqlSession(executionContext) as Session);
-  const session = SessionContexts.fromAnyExecutionContext(executionContext).sessionOrPromise();
-  return Promise.resolve(session as Session);
+  return Promise.resolve(sessionOfContext(executionContext) as Session | ReadonlySession);
 }

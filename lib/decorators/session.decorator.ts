@@ -26,17 +26,23 @@ import { sessionOfWsContext } from '../websockets/ws-context-session.js';
  * `req.session` from express-session and does not work with this module.
  */
 export const Session: () => ParameterDecorator = createParamDecorator(
-  (
-    _data: unknown,
-    executionContext: ExecutionContext,
-  ): SessionApi | ReadonlySession | Promise<SessionApi | ReadonlySession> => {
-    const type = executionContext.getType<string>();
-    if (type === 'ws') return sessionOfWsContext(executionContext);
-    // A load that fails in a resolver (store outage: 503) reaches the client as `extensions.code` and `reason`.
-    if (type === 'graphql') return graphqlSession(executionContext);
-    return SessionContexts.fromAnyExecutionContext(executionContext).sessionOrPromise();
-  },
+  (_data: unknown, executionContext: ExecutionContext) => sessionOfContext(executionContext),
 );
+
+/**
+ * The session of any execution context, as `@Session()` and `getSession()`
+ * give it: the socket's in a gateway, the HTTP request's in a resolver (a
+ * failed load there is a GraphQL error with `extensions.code` and `reason`)
+ * and on a route. Synchronous when no store call is needed.
+ */
+export function sessionOfContext(
+  executionContext: ExecutionContext,
+): SessionApi | ReadonlySession | Promise<SessionApi | ReadonlySession> {
+  const type = executionContext.getType<string>();
+  if (type === 'ws') return sessionOfWsContext(executionContext);
+  if (type === 'graphql') return graphqlSession(executionContext);
+  return SessionContexts.fromAnyExecutionContext(executionContext).sessionOrPromise();
+}
 
 /** The per-request session (same name as the decorator, as in `@Session() session: Session`). */
 export interface Session<
