@@ -31,6 +31,20 @@ import { TokenService } from './tokens/token.service.js';
 
 let warnedMemoryStoreInProduction = false;
 
+/** The public providers that are plain classes, built by Nest's injector. */
+const SESSION_CLASS_PROVIDERS = [
+  SessionContexts,
+  SessionService,
+  SessionGuard,
+  CsrfGuard,
+  SameOriginGuard,
+  RotateSessionInterceptor,
+  // Always provided (forRootAsync options are known only at runtime): TokenService throws on use without `tokens`.
+  TokenService,
+  AccessTokenGuard,
+  SessionStoreHealthIndicator,
+] as const;
+
 /**
  * What an app's modules may inject from SessionModule (and what `forFeature()`
  * gives a feature module). `SessionContexts` and `SessionEngine` are here
@@ -38,17 +52,9 @@ let warnedMemoryStoreInProduction = false;
  * module and inject them.
  */
 export const SESSION_PUBLIC_PROVIDERS = [
-  CsrfGuard,
-  SameOriginGuard,
-  SessionService,
-  SessionContexts,
   SessionEngine,
   SessionStore,
-  SessionGuard,
-  RotateSessionInterceptor,
-  TokenService,
-  AccessTokenGuard,
-  SessionStoreHealthIndicator,
+  ...SESSION_CLASS_PROVIDERS,
 ] as const;
 
 type PublicToken = (typeof SESSION_PUBLIC_PROVIDERS)[number];
@@ -98,16 +104,7 @@ const CORE_PROVIDERS: Provider[] = [
     useFactory: (options: ResolvedSessionOptions, events: SessionEvents, store: SessionStore) =>
       new SessionEngine(withStore(options, store), events),
   },
-  SessionContexts,
-  SessionService,
-  SessionGuard,
-  CsrfGuard,
-  SameOriginGuard,
-  RotateSessionInterceptor,
-  // Always provided (forRootAsync options are known only at runtime): TokenService throws on use without `tokens`.
-  TokenService,
-  AccessTokenGuard,
-  SessionStoreHealthIndicator,
+  ...SESSION_CLASS_PROVIDERS,
   ...SESSION_PUBLIC_PROVIDERS.map((token) => ({
     provide: CORE_EXPORTS.get(token)!,
     useExisting: token,
