@@ -638,7 +638,6 @@ export function describeRaceScenarios(suite: RaceSuite): void {
         // See SPURIOUS_RENEWAL_LOGOUTS: now and then one of the six parallel requests is
         // answered 401 no_session although the session lives on.
         let spurious = 0;
-        const answeredAfterMs = new WeakMap<Response, number>();
         const refusalTimes: string[] = [];
         await trials(suite, ctx, async (t) => {
           const [c, other] = await Promise.all([t.logIn('login C'), t.logIn('second login D')]);
@@ -647,15 +646,15 @@ export function describeRaceScenarios(suite: RaceSuite): void {
           const handle = own.entries.find((e) => e.current)?.handle;
           await sleep(due - Date.now());
           const sentAt = performance.now();
-          const answers = await inParallel(
+          const timed = await inParallel(
             ...[1, 2, 3, 4, 5, 6].map(
               (k) => () =>
-                t.send(`GET /me ${k}`, 'get', '/me', c).then((res) => {
-                  answeredAfterMs.set(res, performance.now() - sentAt);
-                  return res;
-                }),
+                t
+                  .send(`GET /me ${k}`, 'get', '/me', c)
+                  .then((res) => ({ res, ms: Math.round(performance.now() - sentAt) })),
             ),
           );
+          const answers = timed.map(({ res }) => res);
           const cookies = [c, ...answers.flatMap((r) => t.cookiesOf(r))];
           const listing = await t.list('D GET /sessions', other);
           const live = listing.entries.filter((e) => e.handle === handle).length;
@@ -672,12 +671,11 @@ export function describeRaceScenarios(suite: RaceSuite): void {
               : 'nothing to revoke';
           // At most one spurious 401 no_session per trial is counted (bounded below), not failed:
           // every other fact, the one live session above all, is asserted as ever.
-          const refusals = answers.filter(
-            (r) => r.status === 401 && r.body?.reason === 'no_session',
+          const refusals = timed.filter(
+            ({ res }) => res.status === 401 && res.body?.reason === 'no_session',
           );
           const refused = refusals.length;
-          for (const r of refusals) {
-            const ms = Math.round(answeredAfterMs.get(r)!);
+          for (const { ms } of refusals) {
             refusalTimes.push(`${ms} ms`);
             if (refused === 1 && ms < ROTATION_GRACE_MS) spurious++;
           }
